@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
+
+import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
+import {PriceStatus, Action, SuspectPolicy, AssetOracleConfig} from "../libraries/OracleTypes.sol";
+import {OraclePolicy} from "../libraries/OraclePolicy.sol";
+import {Errors} from "../libraries/Errors.sol";
+import {Events} from "../libraries/Events.sol";
+
+/// @title OracleRouter
+/// @notice Chainlink feeds in; a validated WAD price and a status out. See IOracleRouter for the checks.
+contract OracleRouter is IOracleRouter, AccessControl {
+    /* CONSTANTS */
+
+    uint256 internal constant WAD = 1e18;
+    /// @notice Gas each feed call is given; a feed that needs more is treated as failed.
+    uint256 public constant FEED_GAS_LIMIT = 200_000;
+    /// @notice Gas a read needs left before each feed call: the allowance, the 1/64 that EIP-150 keeps
+    /// back, and the call's own cost.
+    uint256 public constant MIN_GAS_FOR_READ = FEED_GAS_LIMIT + FEED_GAS_LIMIT / 63 + 10_000;
+
+    uint256 public constant MIN_HEARTBEAT = 1 minutes;
+    uint256 public constant MAX_HEARTBEAT = 2 days;
+    uint256 public constant MAX_CONFIRM_WINDOW = 1 days;
+    uint256 public constant MAX_GRACE_PERIOD = 1 days;
+    /// @notice Largest price bound, in WAD (1e36: a token worth 1e18 dollars).
+    uint256 public constant MAX_PRICE = 1e36;
+    uint256 public constant MIN_DEVIATION = 0.005e18; // 0.5%
+    uint256 public constant MAX_DEVIATION = 10e18; // 1000%
+    uint256 public constant MIN_DIVERGENCE = 0.001e18; // 0.1%
+    uint256 public constant MAX_DIVERGENCE = 0.5e18; // 50%
+
+    /* STORAGE */
+
+    struct Feed {
+        address feed;
+        uint32 heartbeat;
+        uint8 decimals;
+    }
+
+    struct AssetOracle {
+        Feed primary;
+        Feed fallbackFeed;
+        uint32 confirmWindow;
+        uint64 maxDeviation;
+        uint64 maxDivergence;
+        uint128 minPrice;
+        uint128 maxPrice;
+    }
+
+    /// What the router remembers between reads of one asset: two slots.
+    struct PriceState {
+        uint128 lastGoodPrice;
+        uint40 lastGoodAt;
+        PriceStatus lastStatus;
+        uint128 pendingPrice;
+        uint40 pendingSince;
+    }
+
+    /// One feed's answer after validation.
+    struct FeedRead {
+        uint256 price;
+        uint256 updatedAt;
+        PriceStatus status; // OK, STALE or INVALID
+    }
+
+    /// The outcome of one read, before anything is recorded.
+    struct Evaluation {
+        uint256 price;
+        PriceStatus status;
+        uint256 suspectSince; // non-zero when a jump is pending confirmation
+    }
+
+    mapping(address asset => AssetOracle) internal _oracles;
+    mapping(address asset => PriceState) internal _states;
+
+    SuspectPolicy public suspectPolicy;
+    address internal _sequencerFeed;
+    uint32 internal _gracePeriod;
+
+    constructor(address admin, SuspectPolicy policy) {
+        if (admin == address(0)) revert Errors.ZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        suspectPolicy = policy;
+        emit Events.SuspectPolicySet(policy);
+    }
+
+    /* READS */
+
+    /// @inheritdoc IOracleRouter
+    function price(address asset) public returns (uint256, PriceStatus) {
+        AssetOracle storage o = _listed(asset);
+        PriceState memory s = _states[asset];
+        Evaluation memory e = _evaluate(o, s);
+        _record(asset, s, e);
+        return (e.price, e.status);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function priceFor(address asset, Action action) external returns (uint256, PriceStatus) {
+        (uint256 p, PriceStatus status) = price(asset);
+        if (!OraclePolicy.isAllowed(status, action, suspectPolicy)) {
+            revert Errors.PriceNotUsable(asset, action, status);
+        }
+        return (p, status);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function peek(address asset) external view returns (uint256, PriceStatus) {
+        Evaluation memory e = _evaluate(_listed(asset), _states[asset]);
+        return (e.price, e.status);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function isAllowed(PriceStatus status, Action action) external view returns (bool) {
+        return OraclePolicy.isAllowed(status, action, suspectPolicy);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function allowedActions(PriceStatus status) external view returns (uint256) {
+        return OraclePolicy.allowedActions(status, suspectPolicy);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function lastGoodPrice(address asset) external view returns (uint256, uint256) {
+        PriceState storage s = _states[asset];
+        return (s.lastGoodPrice, s.lastGoodAt);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function pendingPrice(address asset) external view returns (uint256, uint256) {
+        PriceState storage s = _states[asset];
+        return (s.pendingPrice, s.pendingSince);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function assetConfig(address asset) external view returns (AssetOracleConfig memory c) {
+        AssetOracle storage o = _listed(asset);
+        c.primaryFeed = o.primary.feed;
+        c.primaryHeartbeat = o.primary.heartbeat;
+        c.fallbackFeed = o.fallbackFeed.feed;
+        c.fallbackHeartbeat = o.fallbackFeed.heartbeat;
+        c.confirmWindow = o.confirmWindow;
+        c.minPrice = o.minPrice;
+        c.maxPrice = o.maxPrice;
+        c.maxDeviation = o.maxDeviation;
+        c.maxDivergence = o.maxDivergence;
+    }
+
+    /// @inheritdoc IOracleRouter
+    function isListed(address asset) external view returns (bool) {
+        return _oracles[asset].primary.feed != address(0);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function sequencer() external view returns (address, uint32) {
+        return (_sequencerFeed, _gracePeriod);
+    }
+
+    /* ADMIN */
+
+    /// @inheritdoc IOracleRouter
+    function setAssetConfig(
+        address asset,
+        AssetOracleConfig calldata c
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (asset == address(0) || c.primaryFeed == address(0)) revert Errors.ZeroAddress();
+        _checkBounds("primaryHeartbeat", c.primaryHeartbeat, MIN_HEARTBEAT, MAX_HEARTBEAT);
+        if (c.fallbackFeed != address(0)) {
+            _checkBounds("fallbackHeartbeat", c.fallbackHeartbeat, MIN_HEARTBEAT, MAX_HEARTBEAT);
+        }
+        _checkBounds("confirmWindow", c.confirmWindow, 0, MAX_CONFIRM_WINDOW);
+        _checkBounds("maxPrice", c.maxPrice, 1, MAX_PRICE);
+        _checkBounds("minPrice", c.minPrice, 0, c.maxPrice - 1);
+        _checkBounds("maxDeviation", c.maxDeviation, MIN_DEVIATION, MAX_DEVIATION);
+        _checkBounds("maxDivergence", c.maxDivergence, MIN_DIVERGENCE, MAX_DIVERGENCE);
+
+        AssetOracle storage o = _oracles[asset];
+        o.confirmWindow = c.confirmWindow;
+        o.maxDeviation = c.maxDeviation;
+        o.maxDivergence = c.maxDivergence;
+        o.minPrice = c.minPrice;
+        o.maxPrice = c.maxPrice;
+        o.primary = _feed(c.primaryFeed, c.primaryHeartbeat);
+        FeedRead memory p = _readChecked(o.primary, o);
+        if (c.fallbackFeed == address(0)) {
+            delete o.fallbackFeed;
+        } else {
+            o.fallbackFeed = _feed(c.fallbackFeed, c.fallbackHeartbeat);
+            FeedRead memory f = _readChecked(o.fallbackFeed, o);
+            if (_apart(p.price, f.price, c.maxDivergence)) revert Errors.FeedsDisagree(p.price, f.price);
+        }
+
+        _states[asset] = PriceState({
+            lastGoodPrice: uint128(p.price),
+            lastGoodAt: uint40(block.timestamp),
+            lastStatus: PriceStatus.OK,
+            pendingPrice: 0,
+            pendingSince: 0
+        });
+        emit Events.AssetOracleSet(asset, c, p.price);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function setSequencer(address feed, uint32 gracePeriod) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _checkBounds("gracePeriod", gracePeriod, 0, MAX_GRACE_PERIOD);
+        if (feed != address(0)) {
+            (bool ok, , , , ) = _call(feed);
+            if (!ok) revert Errors.FeedUnreadable(feed);
+        }
+        _sequencerFeed = feed;
+        _gracePeriod = gracePeriod;
+        emit Events.SequencerFeedSet(feed, gracePeriod);
+    }
+
+    /// @inheritdoc IOracleRouter
+    function setSuspectPolicy(SuspectPolicy policy) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        suspectPolicy = policy;
+        emit Events.SuspectPolicySet(policy);
+    }
+
+    /* INTERNAL: EVALUATION */
+
+    /// @dev The whole decision of one read (see IOracleRouter), with nothing written.
+    function _evaluate(AssetOracle storage o, PriceState memory s) internal view returns (Evaluation memory) {
+        if (_sequencerDown()) return Evaluation(s.lastGoodPrice, PriceStatus.SEQUENCER_DOWN, 0);
+
+        FeedRead memory p = _read(o.primary, o);
+        FeedRead memory f;
+        f.status = PriceStatus.INVALID;
+        if (o.fallbackFeed.feed != address(0)) f = _read(o.fallbackFeed, o);
+
+        if (p.status == PriceStatus.OK) {
+            if (f.status == PriceStatus.OK) {
+                // Two valid feeds: agreement confirms any jump; disagreement cannot be resolved on chain.
+                if (_apart(p.price, f.price, o.maxDivergence)) {
+                    return Evaluation(p.price, PriceStatus.SUSPECT, 0);
+                }
+                return Evaluation(p.price, PriceStatus.OK, 0);
+            }
+            return _checkJump(p, PriceStatus.OK, o, s);
+        }
+        if (f.status == PriceStatus.OK) return _checkJump(f, PriceStatus.FALLBACK, o, s);
+        return Evaluation(s.lastGoodPrice, p.status, 0);
+    }
+
+    /// @dev A single valid reading: SUSPECT if it jumped from the last good price and has not been reported
+    /// (at this level) for the confirm window yet; `status` otherwise.
+    function _checkJump(
+        FeedRead memory r,
+        PriceStatus status,
+        AssetOracle storage o,
+        PriceState memory s
+    ) internal view returns (Evaluation memory) {
+        if (!_apart(r.price, s.lastGoodPrice, o.maxDeviation)) return Evaluation(r.price, status, 0);
+        // The feed has said r.price since r.updatedAt; a pending jump at the same level started earlier.
+        uint256 since = r.updatedAt;
+        if (
+            s.pendingSince != 0 && s.pendingSince < since && !_apart(r.price, s.pendingPrice, o.maxDivergence)
+        ) {
+            since = s.pendingSince;
+        }
+        if (block.timestamp - since >= o.confirmWindow) return Evaluation(r.price, status, 0);
+        return Evaluation(r.price, PriceStatus.SUSPECT, since);
+    }
+
+    /// @dev Writes what a read learnt; each slot only when it changes.
+    function _record(address asset, PriceState memory s, Evaluation memory e) internal {
+        PriceState storage stored = _states[asset];
+        if (e.status == PriceStatus.OK || e.status == PriceStatus.FALLBACK) {
+            if (e.price != s.lastGoodPrice) {
+                stored.lastGoodPrice = uint128(e.price);
+                stored.lastGoodAt = uint40(block.timestamp);
+            }
+            if (s.pendingSince != 0) {
+                stored.pendingPrice = 0;
+                stored.pendingSince = 0;
+            }
+        } else if (e.suspectSince != 0 && e.suspectSince != s.pendingSince) {
+            stored.pendingPrice = uint128(e.price);
+            stored.pendingSince = uint40(e.suspectSince);
+            emit Events.SuspectPriceSeen(asset, e.price, s.lastGoodPrice, e.suspectSince);
+        }
+        if (e.status != s.lastStatus) {
+            stored.lastStatus = e.status;
+            emit Events.PriceStatusChanged(asset, s.lastStatus, e.status, e.price);
+        }
+    }
+
+    /* INTERNAL: FEEDS */
+
+    /// @dev Validates one feed's latest answer and scales it to WAD.
+    function _read(Feed storage feed, AssetOracle storage o) internal view returns (FeedRead memory r) {
+        r.status = PriceStatus.INVALID;
+        (bool ok, uint256 roundId, int256 answer, , uint256 updatedAt) = _call(feed.feed);
+        // Answers above 2^128 are garbage whatever the decimals; the check also keeps the scaling safe.
+        if (!ok || roundId == 0 || answer <= 0 || uint256(answer) > type(uint128).max) return r;
+        if (updatedAt == 0 || updatedAt > block.timestamp) return r;
+        uint256 scaled = uint256(answer) * 10 ** (18 - feed.decimals);
+        if (scaled <= o.minPrice || scaled >= o.maxPrice) return r;
+        r.price = scaled;
+        r.updatedAt = updatedAt;
+        r.status = block.timestamp - updatedAt > feed.heartbeat ? PriceStatus.STALE : PriceStatus.OK;
+    }
+
+    /// @dev `_read` for listing: the feed must be OK now.
+    function _readChecked(
+        Feed storage feed,
+        AssetOracle storage o
+    ) internal view returns (FeedRead memory r) {
+        r = _read(feed, o);
+        if (r.status != PriceStatus.OK) revert Errors.FeedUnhealthy(feed.feed, r.status);
+    }
+
+    /// @dev True when the sequencer is down, unreadable, or up for no longer than the grace period.
+    function _sequencerDown() internal view returns (bool) {
+        address feed = _sequencerFeed;
+        if (feed == address(0)) return false;
+        (bool ok, , int256 answer, uint256 startedAt, ) = _call(feed);
+        if (!ok || answer != 0 || startedAt == 0 || startedAt > block.timestamp) return true;
+        return block.timestamp - startedAt <= _gracePeriod;
+    }
+
+    /// @dev Calls `latestRoundData()` with a fixed gas allowance and copies back at most 160 bytes (no
+    /// return-data bomb). `ok` is false when the call reverted, ran out of its allowance, the address has
+    /// no code, or the answer is shorter than five words. Reverts when the caller left too little gas to
+    /// give the feed its whole allowance, so that a failure is always the feed's own.
+    function _call(
+        address feed
+    ) internal view returns (bool ok, uint256 roundId, int256 answer, uint256 startedAt, uint256 updatedAt) {
+        uint256 left = gasleft();
+        if (left < MIN_GAS_FOR_READ) revert Errors.OracleGasTooLow(left, MIN_GAS_FOR_READ);
+        bytes4 selector = AggregatorV3Interface.latestRoundData.selector;
+        uint256 gasLimit = FEED_GAS_LIMIT;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            let success := staticcall(gasLimit, feed, ptr, 4, ptr, 160)
+            if and(success, gt(returndatasize(), 159)) {
+                ok := 1
+                roundId := mload(ptr)
+                answer := mload(add(ptr, 32))
+                startedAt := mload(add(ptr, 64))
+                updatedAt := mload(add(ptr, 96))
+            }
+        }
+    }
+
+    /// @dev Reads a feed's decimals for listing.
+    function _feed(address feed, uint32 heartbeat) internal view returns (Feed memory) {
+        // A call to an address without code reverts before try/catch could catch it.
+        if (feed.code.length == 0) revert Errors.FeedUnreadable(feed);
+        uint8 decimals;
+        try AggregatorV3Interface(feed).decimals() returns (uint8 d) {
+            decimals = d;
+        } catch {
+            revert Errors.FeedUnreadable(feed);
+        }
+        if (decimals > 18) revert Errors.FeedDecimalsUnsupported(feed, decimals);
+        return Feed(feed, heartbeat, decimals);
+    }
+
+    /* INTERNAL: HELPERS */
+
+    function _listed(address asset) internal view returns (AssetOracle storage o) {
+        o = _oracles[asset];
+        if (o.primary.feed == address(0)) revert Errors.AssetNotListed(asset);
+    }
+
+    /// @dev True when `a` differs from `b` by more than `tolerance` (WAD) of `b`. Exact: no rounding.
+    function _apart(uint256 a, uint256 b, uint256 tolerance) internal pure returns (bool) {
+        uint256 diff = a > b ? a - b : b - a;
+        return diff * WAD > tolerance * b;
+    }
+
+    function _checkBounds(string memory param, uint256 value, uint256 min, uint256 max) internal pure {
+        if (value < min || value > max) revert Errors.OutOfBounds(param, value, min, max);
+    }
+}
