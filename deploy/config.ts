@@ -1,13 +1,11 @@
+import { SuspectPolicy } from "./enums";
+
+export { SuspectPolicy };
+
 /**
  * The typed configuration that `deploySystem` deploys from. Prices are given as decimal strings or
  * numbers in USD and fractions as decimals (0.2 = 20%); `deploySystem` converts them to WAD.
  */
-
-/** How SUSPECT prices are treated: matches the SuspectPolicy enum in contracts/libraries/OracleTypes.sol. */
-export enum SuspectPolicy {
-  WAIT_FOR_CONFIRMATION = 0,
-  TRUST_GAP = 1,
-}
 
 /** A feed: an existing address, or a MockAggregator to deploy (local networks and tests). */
 export type FeedConfig =

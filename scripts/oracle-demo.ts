@@ -11,11 +11,8 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { localConfig } from "../deploy/config";
 import { deploySystem, type DeployedAsset, type System } from "../deploy/deploySystem";
+import { Action, PriceStatus } from "../deploy/enums";
 import { applyFault, setMarketPrice, type FeedTarget, type OracleFault } from "../sim/oracleFaults";
-
-const STATUS = ["OK", "FALLBACK", "STALE", "INVALID", "SUSPECT", "SEQUENCER_DOWN"];
-const BORROW = 3;
-const LIQUIDATE = 9;
 
 interface Case {
   name: string;
@@ -101,10 +98,10 @@ async function main() {
       rows.push([
         asset.symbol + (asset.fallbackFeed ? " (2 feeds)" : " (1 feed)"),
         c.name,
-        STATUS[Number(status)],
+        PriceStatus[Number(status)],
         usdText(price),
-        await allowed(BORROW),
-        await allowed(LIQUIDATE),
+        await allowed(Action.BORROW),
+        await allowed(Action.LIQUIDATE),
       ]);
       await hre.network.provider.send("evm_revert", [snapshot]);
     }

@@ -4,17 +4,9 @@
  * faults (SCENARIOS.md) will map onto the same functions.
  */
 import type { DeployedAsset, DeployedFeed, System } from "../deploy/deploySystem";
+import { FeedMode } from "../deploy/enums";
 import { toUnits } from "../deploy/units";
 import type { MockAggregator } from "../typechain-types";
-
-/** MockAggregator.Mode */
-export enum FeedMode {
-  NORMAL = 0,
-  REVERT = 1,
-  BURN_GAS = 2,
-  SHORT_RETURN = 3,
-  FREEZE = 4,
-}
 
 export type OracleFault =
   | { kind: "stale"; age: number }

@@ -7,21 +7,26 @@ import {PriceStatus, Action, SuspectPolicy, AssetOracleConfig} from "../librarie
 /// @notice Turns Chainlink-style feeds into a WAD price (USD per whole token) and a status. A failing feed
 /// is a normal state, reported as a status, never a revert deep inside a liquidation.
 /// @dev Every read checks, in this order:
-/// 1. the L2 sequencer, when one is configured: down, unreadable, or up for less than the grace period
-///    (timed from the feed's `startedAt`) -> SEQUENCER_DOWN, with the last good price;
+/// 1. the L2 sequencer, when one is configured: down, unreadable, or up for no longer than the grace
+///    period (timed from the feed's `startedAt`) -> SEQUENCER_DOWN, with the last good price;
 /// 2. the primary feed: reverted, short return data, roundId 0, answer <= 0, updatedAt 0 or in the future,
-///    or a price at or beyond [minPrice, maxPrice] -> INVALID; older than its heartbeat -> STALE;
-/// 3. the fallback feed the same way, when there is one;
-/// 4. both valid but apart by more than maxDivergence -> SUSPECT (this is how a frozen or lagging primary
-///    is caught: without a fallback feed it cannot be told from a quiet market);
+///    a price at or beyond [minPrice, maxPrice], or a round older than the last one the router saw
+///    -> INVALID; older than its heartbeat -> STALE;
+/// 3. the fallback feed the same way (without the round check), when there is one;
+/// 4. both valid but apart by more than maxDivergence -> DISAGREE, with the primary's price (this is how a
+///    frozen or lagging primary is caught: without a fallback it cannot be told from a quiet market);
 /// 5. the price used moved from the last good price by more than maxDeviation -> SUSPECT, until the
-///    fallback agrees with it or it has been reported for confirmWindow seconds;
+///    fallback agrees with it or it has been reported for confirmWindow seconds (see `pendingPrice`);
 /// 6. otherwise OK (primary) or FALLBACK (primary failed, fallback used).
 /// With no usable feed the last good price is returned beside STALE or INVALID; callers must not act on it
 /// beyond what the policy table allows.
-/// Each feed call gets a fixed gas allowance (FEED_GAS_LIMIT) and returns at most 160 bytes; a read reverts
-/// with OracleGasTooLow when the caller left too little gas to give the feed that allowance, so that a
-/// caller cannot starve the call to fake a feed failure.
+/// Persistence: a feed that reports a price in round R has reported it since R's `updatedAt`. A jump
+/// carries its clock over to the next round only when the router saw every round at that level (the new
+/// round is the one it saw or the next) from the same feed; otherwise the clock restarts at the new
+/// round's `updatedAt`.
+/// Each feed call gets a fixed gas allowance (FEED_GAS_LIMIT) and returns at most 160 bytes; a read
+/// reverts with OracleGasTooLow when the caller left too little gas to give the feed that allowance, so
+/// that a caller cannot starve the call to fake a feed failure.
 interface IOracleRouter {
     /* READS */
 
@@ -48,12 +53,14 @@ interface IOracleRouter {
     /// @notice The bit mask of actions allowed under `status` (bit i is Action(i)).
     function allowedActions(PriceStatus status) external view returns (uint256);
 
-    /// @notice The last price the router accepted for the asset (OK or FALLBACK) and when it did.
+    /// @notice The last price the router accepted for the asset (OK or FALLBACK) and when it recorded that
+    /// value (a read that finds the same price again does not move the time).
     function lastGoodPrice(address asset) external view returns (uint256 price, uint256 at);
 
-    /// @notice A jumped price waiting for confirmation: its value and the time it was first reported.
+    /// @notice A jumped price waiting for confirmation: its value, the time from which the feed has reported
+    /// it, and the last round in which the router saw it.
     /// @dev Zeroes when nothing is pending.
-    function pendingPrice(address asset) external view returns (uint256 price, uint256 since);
+    function pendingPrice(address asset) external view returns (uint256 price, uint256 since, uint256 round);
 
     /// @notice The asset's oracle configuration. Reverts with AssetNotListed for an unknown asset.
     function assetConfig(address asset) external view returns (AssetOracleConfig memory);

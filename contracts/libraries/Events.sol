@@ -24,5 +24,12 @@ library Events {
 
     /// @notice Emitted when the router first sees a jumped price that it cannot yet trust.
     /// @param since The time from which the price has been reported (its round's update time).
-    event SuspectPriceSeen(address indexed asset, uint256 price, uint256 lastGoodPrice, uint256 since);
+    /// @param round The feed round in which the router saw it.
+    event SuspectPriceSeen(
+        address indexed asset,
+        uint256 price,
+        uint256 lastGoodPrice,
+        uint256 since,
+        uint256 round
+    );
 }

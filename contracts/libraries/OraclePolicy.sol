@@ -34,7 +34,8 @@ library OraclePolicy {
         if (status == PriceStatus.OK) return NO_PRICE | SETTLE | RISK;
         if (status == PriceStatus.FALLBACK) return NO_PRICE | SETTLE;
         if (status == PriceStatus.SUSPECT && policy == SuspectPolicy.TRUST_GAP) return NO_PRICE | SETTLE;
-        // SUSPECT while waiting for confirmation, STALE, INVALID, SEQUENCER_DOWN: no trustworthy price.
+        // SUSPECT while waiting for confirmation, STALE, INVALID, SEQUENCER_DOWN, DISAGREE: no trustworthy
+        // price.
         return NO_PRICE;
     }
 

@@ -6,17 +6,21 @@ pragma solidity 0.8.28;
 /// FALLBACK: the primary feed failed; the fallback feed is valid and its price is used.
 /// STALE: the feed answered, but its last update is older than its heartbeat.
 /// INVALID: the feed reverted, returned garbage, zero, a negative number, a price at or beyond the
-/// configured bounds, or a timestamp that is zero or in the future.
+/// configured bounds, a timestamp that is zero or in the future, or a round older than one already seen.
 /// SUSPECT: the price jumped further from the last good price than the deviation limit and is not yet
-/// confirmed, or the primary and fallback feeds disagree.
+/// confirmed (by the fallback feed, or by persisting for the confirm window).
 /// SEQUENCER_DOWN: the L2 sequencer is down, or came back up less than the grace period ago.
+/// DISAGREE: both feeds are valid but further apart than the divergence limit: one of them is wrong (a
+/// frozen, lagging or manipulated feed) and nothing on chain says which. Never confirmed by time.
+/// The order is part of the ABI; append, never reorder.
 enum PriceStatus {
     OK,
     FALLBACK,
     STALE,
     INVALID,
     SUSPECT,
-    SEQUENCER_DOWN
+    SEQUENCER_DOWN,
+    DISAGREE
 }
 
 /// @notice Every user or keeper action whose permission depends on the oracle's status.
@@ -39,7 +43,8 @@ enum Action {
 /// @notice How a SUSPECT price is treated by the policy table.
 /// @dev WAIT_FOR_CONFIRMATION: nothing that settles at the price (reduce, close, liquidate) runs until the
 /// jump is confirmed by the fallback feed or by persisting for the confirm window. TRUST_GAP: a jump is
-/// taken as real for risk-reducing actions at once; risk-adding actions still wait.
+/// taken as real for risk-reducing actions at once; risk-adding actions still wait. Neither trusts two
+/// feeds that disagree (DISAGREE).
 enum SuspectPolicy {
     WAIT_FOR_CONFIRMATION,
     TRUST_GAP

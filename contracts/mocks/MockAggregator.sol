@@ -10,15 +10,17 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 /// @dev Each `setPrice` pushes a round stamped now (the "market" moves). Faults change what
 /// `latestRoundData` reports: REVERT, BURN_GAS (loops until its gas is gone), SHORT_RETURN (one word of
 /// return data), FREEZE (the answer at freeze time with a fresh timestamp on every read, while the market
-/// rounds keep moving), a floor and a ceiling that clamp answers (Chainlink's minAnswer/maxAnswer), and a
-/// lag of N rounds (an old round with its old timestamp).
+/// rounds keep moving), WIDE_ROUND (a round id word wider than uint80: garbage ABI data), a floor and a
+/// ceiling that clamp answers (Chainlink's minAnswer/maxAnswer), and a lag of N rounds (an old round with
+/// its old timestamp).
 contract MockAggregator is AggregatorV3Interface {
     enum Mode {
         NORMAL,
         REVERT,
         BURN_GAS,
         SHORT_RETURN,
-        FREEZE
+        FREEZE,
+        WIDE_ROUND
     }
 
     struct Round {
@@ -112,6 +114,19 @@ contract MockAggregator is AggregatorV3Interface {
             assembly {
                 mstore(0, 1)
                 return(0, 32)
+            }
+        }
+        if (m == Mode.WIDE_ROUND) {
+            Round memory latest = _rounds[latestRound];
+            bytes memory words = abi.encode(
+                uint256(1) << 80,
+                latest.answer,
+                latest.startedAt,
+                latest.updatedAt,
+                0
+            );
+            assembly {
+                return(add(words, 32), 160)
             }
         }
         if (m == Mode.FREEZE) {

@@ -17,7 +17,7 @@ contract OracleRouter is IOracleRouter, AccessControl {
 
     uint256 internal constant WAD = 1e18;
     /// @notice Gas each feed call is given; a feed that needs more is treated as failed.
-    uint256 public constant FEED_GAS_LIMIT = 200_000;
+    uint256 public constant FEED_GAS_LIMIT = 100_000;
     /// @notice Gas a read needs left before each feed call: the allowance, the 1/64 that EIP-150 keeps
     /// back, and the call's own cost.
     uint256 public constant MIN_GAS_FOR_READ = FEED_GAS_LIMIT + FEED_GAS_LIMIT / 63 + 10_000;
@@ -51,19 +51,23 @@ contract OracleRouter is IOracleRouter, AccessControl {
         uint128 maxPrice;
     }
 
-    /// What the router remembers between reads of one asset: two slots.
+    /// What the router remembers between reads of one asset: two full slots.
     struct PriceState {
         uint128 lastGoodPrice;
         uint40 lastGoodAt;
         PriceStatus lastStatus;
+        uint80 lastRound; // the primary feed's latest round seen; an older one is INVALID
         uint128 pendingPrice;
         uint40 pendingSince;
+        uint80 pendingRound;
+        bool pendingFromFallback;
     }
 
     /// One feed's answer after validation.
     struct FeedRead {
         uint256 price;
         uint256 updatedAt;
+        uint256 roundId;
         PriceStatus status; // OK, STALE or INVALID
     }
 
@@ -71,7 +75,10 @@ contract OracleRouter is IOracleRouter, AccessControl {
     struct Evaluation {
         uint256 price;
         PriceStatus status;
+        uint256 primaryRound; // the primary's round when it answered validly, else 0
         uint256 suspectSince; // non-zero when a jump is pending confirmation
+        uint256 suspectRound;
+        bool suspectFromFallback;
     }
 
     mapping(address asset => AssetOracle) internal _oracles;
@@ -131,9 +138,9 @@ contract OracleRouter is IOracleRouter, AccessControl {
     }
 
     /// @inheritdoc IOracleRouter
-    function pendingPrice(address asset) external view returns (uint256, uint256) {
+    function pendingPrice(address asset) external view returns (uint256, uint256, uint256) {
         PriceState storage s = _states[asset];
-        return (s.pendingPrice, s.pendingSince);
+        return (s.pendingPrice, s.pendingSince, s.pendingRound);
     }
 
     /// @inheritdoc IOracleRouter
@@ -198,8 +205,11 @@ contract OracleRouter is IOracleRouter, AccessControl {
             lastGoodPrice: uint128(p.price),
             lastGoodAt: uint40(block.timestamp),
             lastStatus: PriceStatus.OK,
+            lastRound: uint80(p.roundId),
             pendingPrice: 0,
-            pendingSince: 0
+            pendingSince: 0,
+            pendingRound: 0,
+            pendingFromFallback: false
         });
         emit Events.AssetOracleSet(asset, c, p.price);
     }
@@ -225,51 +235,76 @@ contract OracleRouter is IOracleRouter, AccessControl {
     /* INTERNAL: EVALUATION */
 
     /// @dev The whole decision of one read (see IOracleRouter), with nothing written.
-    function _evaluate(AssetOracle storage o, PriceState memory s) internal view returns (Evaluation memory) {
-        if (_sequencerDown()) return Evaluation(s.lastGoodPrice, PriceStatus.SEQUENCER_DOWN, 0);
+    function _evaluate(
+        AssetOracle storage o,
+        PriceState memory s
+    ) internal view returns (Evaluation memory e) {
+        if (_sequencerDown()) {
+            e.price = s.lastGoodPrice;
+            e.status = PriceStatus.SEQUENCER_DOWN;
+            return e;
+        }
 
         FeedRead memory p = _read(o.primary, o);
+        // A feed that goes back to an older round than one already seen is broken (or lagging).
+        if (p.status != PriceStatus.INVALID && p.roundId < s.lastRound) p.status = PriceStatus.INVALID;
+        if (p.status != PriceStatus.INVALID) e.primaryRound = p.roundId;
         FeedRead memory f;
         f.status = PriceStatus.INVALID;
         if (o.fallbackFeed.feed != address(0)) f = _read(o.fallbackFeed, o);
 
         if (p.status == PriceStatus.OK) {
+            e.price = p.price;
             if (f.status == PriceStatus.OK) {
                 // Two valid feeds: agreement confirms any jump; disagreement cannot be resolved on chain.
-                if (_apart(p.price, f.price, o.maxDivergence)) {
-                    return Evaluation(p.price, PriceStatus.SUSPECT, 0);
-                }
-                return Evaluation(p.price, PriceStatus.OK, 0);
+                e.status = _apart(p.price, f.price, o.maxDivergence) ? PriceStatus.DISAGREE : PriceStatus.OK;
+                return e;
             }
-            return _checkJump(p, PriceStatus.OK, o, s);
+            _checkJump(e, p, false, o, s);
+        } else if (f.status == PriceStatus.OK) {
+            e.price = f.price;
+            _checkJump(e, f, true, o, s);
+        } else {
+            e.price = s.lastGoodPrice;
+            e.status = p.status;
         }
-        if (f.status == PriceStatus.OK) return _checkJump(f, PriceStatus.FALLBACK, o, s);
-        return Evaluation(s.lastGoodPrice, p.status, 0);
     }
 
-    /// @dev A single valid reading: SUSPECT if it jumped from the last good price and has not been reported
-    /// (at this level) for the confirm window yet; `status` otherwise.
+    /// @dev A single valid reading `r`: OK (or FALLBACK) unless it jumped from the last good price and has
+    /// not been reported, at this level and without an unseen round, for the confirm window yet.
     function _checkJump(
+        Evaluation memory e,
         FeedRead memory r,
-        PriceStatus status,
+        bool fromFallback,
         AssetOracle storage o,
         PriceState memory s
-    ) internal view returns (Evaluation memory) {
-        if (!_apart(r.price, s.lastGoodPrice, o.maxDeviation)) return Evaluation(r.price, status, 0);
-        // The feed has said r.price since r.updatedAt; a pending jump at the same level started earlier.
+    ) internal view {
+        e.status = fromFallback ? PriceStatus.FALLBACK : PriceStatus.OK;
+        if (!_apart(r.price, s.lastGoodPrice, o.maxDeviation)) return;
+        // The feed has said r.price since r.updatedAt. A pending jump at the same level, from the same feed,
+        // seen in this round or the one before, started earlier.
         uint256 since = r.updatedAt;
         if (
-            s.pendingSince != 0 && s.pendingSince < since && !_apart(r.price, s.pendingPrice, o.maxDivergence)
+            s.pendingSince != 0 &&
+            s.pendingSince < since &&
+            s.pendingFromFallback == fromFallback &&
+            r.roundId >= s.pendingRound &&
+            r.roundId <= uint256(s.pendingRound) + 1 &&
+            !_apart(r.price, s.pendingPrice, o.maxDivergence)
         ) {
             since = s.pendingSince;
         }
-        if (block.timestamp - since >= o.confirmWindow) return Evaluation(r.price, status, 0);
-        return Evaluation(r.price, PriceStatus.SUSPECT, since);
+        if (block.timestamp - since >= o.confirmWindow) return;
+        e.status = PriceStatus.SUSPECT;
+        e.suspectSince = since;
+        e.suspectRound = r.roundId;
+        e.suspectFromFallback = fromFallback;
     }
 
     /// @dev Writes what a read learnt; each slot only when it changes.
     function _record(address asset, PriceState memory s, Evaluation memory e) internal {
         PriceState storage stored = _states[asset];
+        if (e.primaryRound > s.lastRound) stored.lastRound = uint80(e.primaryRound);
         if (e.status == PriceStatus.OK || e.status == PriceStatus.FALLBACK) {
             if (e.price != s.lastGoodPrice) {
                 stored.lastGoodPrice = uint128(e.price);
@@ -278,11 +313,17 @@ contract OracleRouter is IOracleRouter, AccessControl {
             if (s.pendingSince != 0) {
                 stored.pendingPrice = 0;
                 stored.pendingSince = 0;
+                stored.pendingRound = 0;
+                stored.pendingFromFallback = false;
             }
-        } else if (e.suspectSince != 0 && e.suspectSince != s.pendingSince) {
-            stored.pendingPrice = uint128(e.price);
-            stored.pendingSince = uint40(e.suspectSince);
-            emit Events.SuspectPriceSeen(asset, e.price, s.lastGoodPrice, e.suspectSince);
+        } else if (e.suspectSince != 0) {
+            if (e.suspectSince != s.pendingSince) {
+                stored.pendingPrice = uint128(e.price);
+                stored.pendingSince = uint40(e.suspectSince);
+                stored.pendingFromFallback = e.suspectFromFallback;
+                emit Events.SuspectPriceSeen(asset, e.price, s.lastGoodPrice, e.suspectSince, e.suspectRound);
+            }
+            if (e.suspectRound != s.pendingRound) stored.pendingRound = uint80(e.suspectRound);
         }
         if (e.status != s.lastStatus) {
             stored.lastStatus = e.status;
@@ -297,12 +338,14 @@ contract OracleRouter is IOracleRouter, AccessControl {
         r.status = PriceStatus.INVALID;
         (bool ok, uint256 roundId, int256 answer, , uint256 updatedAt) = _call(feed.feed);
         // Answers above 2^128 are garbage whatever the decimals; the check also keeps the scaling safe.
-        if (!ok || roundId == 0 || answer <= 0 || uint256(answer) > type(uint128).max) return r;
+        if (!ok || roundId == 0 || roundId > type(uint80).max) return r;
+        if (answer <= 0 || uint256(answer) > type(uint128).max) return r;
         if (updatedAt == 0 || updatedAt > block.timestamp) return r;
         uint256 scaled = uint256(answer) * 10 ** (18 - feed.decimals);
         if (scaled <= o.minPrice || scaled >= o.maxPrice) return r;
         r.price = scaled;
         r.updatedAt = updatedAt;
+        r.roundId = roundId;
         r.status = block.timestamp - updatedAt > feed.heartbeat ? PriceStatus.STALE : PriceStatus.OK;
     }
 

@@ -4,43 +4,12 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 
 import { localConfig, type SystemConfig } from "../../deploy/config";
 import { deploySystem, type System } from "../../deploy/deploySystem";
+import { Action, enumNames, FeedMode, PriceStatus } from "../../deploy/enums";
 
-/** Mirrors of the Solidity enums (contracts/libraries/OracleTypes.sol). */
-export enum PriceStatus {
-  OK = 0,
-  FALLBACK = 1,
-  STALE = 2,
-  INVALID = 3,
-  SUSPECT = 4,
-  SEQUENCER_DOWN = 5,
-}
+export { Action, FeedMode, PriceStatus };
 
-export enum Action {
-  SUPPLY = 0,
-  REPAY = 1,
-  ADD_COLLATERAL = 2,
-  BORROW = 3,
-  WITHDRAW_COLLATERAL = 4,
-  OPEN = 5,
-  INCREASE = 6,
-  REDUCE = 7,
-  CLOSE = 8,
-  LIQUIDATE = 9,
-  WITHDRAW_MARGIN = 10,
-  ADD_MARGIN = 11,
-}
-
-/** MockAggregator.Mode */
-export enum FeedMode {
-  NORMAL = 0,
-  REVERT = 1,
-  BURN_GAS = 2,
-  SHORT_RETURN = 3,
-  FREEZE = 4,
-}
-
-export const STATUS_NAMES = Object.keys(PriceStatus).filter((k) => isNaN(Number(k)));
-export const ACTION_NAMES = Object.keys(Action).filter((k) => isNaN(Number(k)));
+export const STATUS_NAMES = enumNames(PriceStatus);
+export const ACTION_NAMES = enumNames(Action);
 
 export interface Actors {
   admin: HardhatEthersSigner;

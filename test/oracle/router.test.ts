@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 
 import type { AssetOracleConfigStruct } from "../../typechain-types/contracts/oracle/OracleRouter";
-import { Action, loadSystem, PriceStatus, type Fixture } from "../helpers/fixture";
+import { Action, FeedMode, loadSystem, PriceStatus, type Fixture } from "../helpers/fixture";
 import { expectStatus, setPrice, usd } from "../helpers/feeds";
 
 const DAY = 86400;
@@ -86,7 +86,7 @@ describe("OracleRouter", () => {
         maxDeviation: c.maxDeviation,
         maxDivergence: c.maxDivergence,
       });
-      expect(await f.router.pendingPrice(btc.address)).to.deep.equal([0n, 0n]);
+      expect(await f.router.pendingPrice(btc.address)).to.deep.equal([0n, 0n, 0n]);
       expect((await f.router.lastGoodPrice(btc.address))[0]).to.equal(usd(30000));
       await expectStatus(f.router, btc, PriceStatus.OK, usd(30000));
     });
@@ -373,14 +373,18 @@ describe("OracleRouter", () => {
       await time.increase(300);
       await expect(f.router.price(btc.address))
         .to.emit(f.router, "SuspectPriceSeen")
-        .withArgs(btc.address, usd(36000), usd(60000), start);
-      expect(await f.router.pendingPrice(btc.address)).to.deep.equal([usd(36000), BigInt(start)]);
+        .withArgs(btc.address, usd(36000), usd(60000), start, await btc.primaryFeed.mock!.latestRound());
+      expect(await f.router.pendingPrice(btc.address)).to.deep.equal([
+        usd(36000),
+        BigInt(start),
+        await btc.primaryFeed.mock!.latestRound(),
+      ]);
       await setPrice(btc, 36100); // same level, new round stamped now
       await time.increase(200);
       await expectStatus(f.router, btc, PriceStatus.SUSPECT, usd(36100));
       await time.increase(100); // 600 s since the first round at this level
       await expectStatus(f.router, btc, PriceStatus.OK, usd(36100));
-      expect(await f.router.pendingPrice(btc.address)).to.deep.equal([0n, 0n]);
+      expect(await f.router.pendingPrice(btc.address)).to.deep.equal([0n, 0n, 0n]);
       expect((await f.router.lastGoodPrice(btc.address))[0]).to.equal(usd(36100));
     });
 
@@ -394,7 +398,24 @@ describe("OracleRouter", () => {
       const restart = await time.latest();
       await time.increase(200);
       await expectStatus(f.router, btc, PriceStatus.SUSPECT, usd(30000));
-      expect(await f.router.pendingPrice(btc.address)).to.deep.equal([usd(30000), BigInt(restart)]);
+      expect(await f.router.pendingPrice(btc.address)).to.deep.equal([
+        usd(30000),
+        BigInt(restart),
+        await btc.primaryFeed.mock!.latestRound(),
+      ]);
+    });
+
+    it("garbage words: an answer above 2^128 or a round id above 2^80 is INVALID", async () => {
+      const f = await loadSystem();
+      const btc = f.assets.WBTC;
+      const feed = btc.primaryFeed.mock!;
+      const now = BigInt(await time.latest());
+      await feed.setRound(2n ** 128n, now, now);
+      await expectStatus(f.router, btc, PriceStatus.INVALID, usd(60000));
+      await setPrice(btc, 60000);
+      await expectStatus(f.router, btc, PriceStatus.OK, usd(60000));
+      await feed.setMode(FeedMode.WIDE_ROUND);
+      await expectStatus(f.router, btc, PriceStatus.INVALID, usd(60000));
     });
 
     it("peek records nothing", async () => {
@@ -403,7 +424,7 @@ describe("OracleRouter", () => {
       await setPrice(btc, 36000);
       const [p, s] = await f.router.peek(btc.address);
       expect([p, s]).to.deep.equal([usd(36000), BigInt(PriceStatus.SUSPECT)]);
-      expect(await f.router.pendingPrice(btc.address)).to.deep.equal([0n, 0n]);
+      expect(await f.router.pendingPrice(btc.address)).to.deep.equal([0n, 0n, 0n]);
     });
   });
 });
