@@ -1,8 +1,17 @@
 import type { Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 
-import type { MockAggregator, MockERC20, MockSequencerFeed, OracleRouter } from "../typechain-types";
-import type { AssetConfig, FeedConfig, SystemConfig } from "./config";
+import type {
+  IERC20Metadata,
+  InsuranceFund,
+  KinkedRateModel,
+  LendingMarket,
+  MockAggregator,
+  MockERC20,
+  MockSequencerFeed,
+  OracleRouter,
+} from "../typechain-types";
+import type { AssetConfig, FeedConfig, LendingConfig, SystemConfig } from "./config";
 import { toUnits, wad } from "./units";
 
 /** A feed as deployed: its address, and the mock's handle when `deploySystem` deployed one. */
@@ -21,11 +30,29 @@ export interface DeployedAsset {
   fallbackFeed?: DeployedFeed;
 }
 
+export interface DeployedBase {
+  symbol: string;
+  address: string;
+  decimals: number;
+  /** The token as an ERC20 (for approvals and balances). */
+  erc20: IERC20Metadata;
+  /** Present when deploySystem deployed a mock (mintable). */
+  token?: MockERC20;
+}
+
+export interface DeployedLending {
+  market: LendingMarket;
+  rateModel: KinkedRateModel;
+}
+
 export interface System {
   admin: Signer;
   router: OracleRouter;
   sequencer?: { address: string; mock?: MockSequencerFeed };
   assets: Record<string, DeployedAsset>;
+  base: DeployedBase;
+  insuranceFund: InsuranceFund;
+  lending?: DeployedLending;
   config: SystemConfig;
 }
 
@@ -62,7 +89,112 @@ export async function deploySystem(hre: HardhatRuntimeEnvironment, config: Syste
     await (await router.setSequencer(sequencer.address, config.sequencer.gracePeriod)).wait();
   }
 
-  return { admin, router, sequencer, assets, config };
+  const base = await deployBase(hre, admin, config);
+  const insuranceFund = await (
+    await ethers.getContractFactory("InsuranceFund", admin)
+  ).deploy(adminAddress, base.address, config.insurance.cooldown, config.insurance.unstakeWindow);
+  await insuranceFund.waitForDeployment();
+
+  const lending = config.lending
+    ? await deployLending(hre, admin, config, config.lending, { router, base, insuranceFund, assets })
+    : undefined;
+
+  return { admin, router, sequencer, assets, base, insuranceFund, lending, config };
+}
+
+async function deployBase(
+  hre: HardhatRuntimeEnvironment,
+  admin: Signer,
+  config: SystemConfig,
+): Promise<DeployedBase> {
+  const { ethers } = hre;
+  if ("mock" in config.base) {
+    const token = await (
+      await ethers.getContractFactory("MockERC20", admin)
+    ).deploy(config.base.symbol, config.base.symbol, config.base.decimals);
+    await token.waitForDeployment();
+    const address = await token.getAddress();
+    const erc20 = await ethers.getContractAt("IERC20Metadata", address);
+    return { symbol: config.base.symbol, address, decimals: config.base.decimals, erc20, token };
+  }
+  const erc20 = await ethers.getContractAt("IERC20Metadata", config.base.address);
+  return {
+    symbol: await erc20.symbol(),
+    address: config.base.address,
+    decimals: Number(await erc20.decimals()),
+    erc20,
+  };
+}
+
+async function deployLending(
+  hre: HardhatRuntimeEnvironment,
+  admin: Signer,
+  config: SystemConfig,
+  lending: LendingConfig,
+  deps: {
+    router: OracleRouter;
+    base: DeployedBase;
+    insuranceFund: InsuranceFund;
+    assets: Record<string, DeployedAsset>;
+  },
+): Promise<DeployedLending> {
+  const { ethers } = hre;
+  const adminAddress = await admin.getAddress();
+  const { rate, params } = lending;
+  const rateModel = await (
+    await ethers.getContractFactory("KinkedRateModel", admin)
+  ).deploy(adminAddress, wad(rate.baseRate), wad(rate.slope1), wad(rate.slope2), wad(rate.kink));
+  await rateModel.waitForDeployment();
+
+  const baseUnits = (v: number | string) => toUnits(v, deps.base.decimals);
+  const market = await (
+    await ethers.getContractFactory("LendingMarket", admin)
+  ).deploy(
+    adminAddress,
+    deps.base.address,
+    await deps.router.getAddress(),
+    await deps.insuranceFund.getAddress(),
+    await rateModel.getAddress(),
+    lending.negativeBalancePolicy,
+    {
+      borrowCap: baseUnits(params.borrowCap),
+      minBorrow: baseUnits(params.minBorrow),
+      reserveFactor: wad(params.reserveFactor),
+      protocolShare: wad(params.protocolShare),
+      smallPosition: baseUnits(params.smallPosition),
+      marginCallHealth: wad(params.marginCallHealth),
+    },
+  );
+  await market.waitForDeployment();
+  const marketAddress = await market.getAddress();
+  await (await deps.insuranceFund.setMarket(marketAddress, true)).wait();
+  if (config.pauseGuardian) {
+    await (await market.grantRole(await market.PAUSE_GUARDIAN_ROLE(), config.pauseGuardian)).wait();
+  }
+
+  for (const collateral of lending.collaterals) {
+    const asset = deps.assets[collateral.symbol];
+    if (!asset) throw new Error(`collateral ${collateral.symbol} is not among the configured assets`);
+    const probe = collateral.probeAmount ?? 10n ** BigInt(Math.max(asset.decimals - 2, 4));
+    const erc20 = await ethers.getContractAt("IERC20Metadata", asset.address, admin);
+    if (asset.token && (await erc20.balanceOf(adminAddress)) < probe) {
+      await (await asset.token.mint(adminAddress, probe)).wait();
+    }
+    await (await erc20.approve(marketAddress, probe)).wait();
+    await (
+      await market.listCollateral(
+        asset.address,
+        {
+          ltv: wad(collateral.ltv),
+          liquidationThreshold: wad(collateral.liquidationThreshold),
+          liquidationBonus: wad(collateral.liquidationBonus),
+          supplyCap: toUnits(collateral.supplyCap, asset.decimals),
+        },
+        probe,
+      )
+    ).wait();
+  }
+  return { market, rateModel };
 }
 
 async function deployAsset(

@@ -33,6 +33,12 @@ export enum SuspectPolicy {
   TRUST_GAP = 1,
 }
 
+/** How a loss beyond what an account posted is treated (contracts/libraries/RiskTypes.sol). */
+export enum NegativeBalancePolicy {
+  PROTECTED = 0,
+  RECOURSE = 1,
+}
+
 /** MockAggregator.Mode */
 export enum FeedMode {
   NORMAL = 0,

@@ -42,4 +42,83 @@ library Errors {
     /// @notice Thrown when a caller leaves too little gas to read a feed with its full gas allowance, so
     /// that starving the call cannot fake a feed failure.
     error OracleGasTooLow(uint256 gasLeft, uint256 gasNeeded);
+
+    /* AMOUNTS AND SHARES */
+
+    /// @notice Thrown when an amount that must be positive is zero.
+    error ZeroAmount();
+
+    /// @notice Thrown when an amount is too small to be worth one share (or one unit of anything).
+    error ZeroShares();
+
+    /// @notice Thrown when an account has fewer shares than it tries to use.
+    error InsufficientShares(uint256 requested, uint256 available);
+
+    /* INSURANCE FUND */
+
+    /// @notice Thrown when a caller that is not a registered market draws on the insurance fund.
+    error NotRegisteredMarket(address caller);
+
+    /// @notice Thrown by unstake without a pending request.
+    error NoUnstakeRequest();
+
+    /// @notice Thrown by unstake before the cooldown has passed.
+    error CooldownNotElapsed(uint256 readyAt);
+
+    /// @notice Thrown by unstake after the window following the cooldown has closed: request again.
+    error UnstakeWindowClosed(uint256 closedAt);
+
+    /* LENDING */
+
+    /// @notice Thrown when a token is not a listed collateral of the market.
+    error CollateralNotListed(address token);
+
+    /// @notice Thrown when listing a token that is already listed (or is the base asset).
+    error CollateralAlreadyListed(address token);
+
+    /// @notice Thrown when listing more collaterals than the market supports.
+    error TooManyCollaterals(uint256 max);
+
+    /// @notice Thrown when a token reports more than 18 decimals, or none.
+    error TokenDecimalsUnsupported(address token);
+
+    /// @notice Thrown at listing when the token delivered a different amount than was sent (fee on transfer).
+    error FeeOnTransfer(address token, uint256 sent, uint256 received);
+
+    /// @notice Thrown when a deposit would take a collateral's total above its supply cap.
+    error SupplyCapExceeded(address token, uint256 cap, uint256 wouldBe);
+
+    /// @notice Thrown when a borrow would take the market's total borrows above the borrow cap.
+    error BorrowCapExceeded(uint256 cap, uint256 wouldBe);
+
+    /// @notice Thrown when a borrow would leave the account's debt below the minimum borrow.
+    error BelowMinBorrow(uint256 debt, uint256 minBorrow);
+
+    /// @notice Thrown when the market holds less cash than a borrow or withdrawal asks for.
+    error InsufficientLiquidity(uint256 requested, uint256 available);
+
+    /// @notice Thrown when an account withdraws more collateral than it posted.
+    error InsufficientCollateral(uint256 requested, uint256 available);
+
+    /// @notice Thrown when a borrow or collateral withdrawal would leave debt above the borrow capacity.
+    error InsufficientBorrowCapacity(uint256 debt, uint256 capacity);
+
+    /// @notice Thrown when liquidating an account whose health is at or above 1.
+    error NotLiquidatable(uint256 health);
+
+    /// @notice Thrown when liquidating a collateral the borrower does not hold.
+    error NoCollateral(address borrower, address token);
+
+    /// @notice Thrown when repaying for an account without debt.
+    error NothingToRepay(address account);
+
+    /// @notice Thrown when an address that owes Ballast (RECOURSE) tries to take something out or borrow.
+    error RecourseDebtOutstanding(address account, uint256 owed);
+
+    /// @notice Thrown when new risk is taken while the market is paused.
+    error MarketPaused();
+
+    /// @notice Thrown when a collateral's parameters are inconsistent: ltv must be below the liquidation
+    /// threshold, and threshold x (1 + bonus) must not exceed 1.
+    error InvalidCollateralParams(uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus);
 }

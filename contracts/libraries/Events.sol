@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {PriceStatus, SuspectPolicy, AssetOracleConfig} from "./OracleTypes.sol";
+import {ILendingMarket} from "../interfaces/ILendingMarket.sol";
 
 /// @title Events
 /// @notice Every event of Ballast, each documented once. Contracts emit `Events.Name(...)`.
@@ -32,4 +33,88 @@ library Events {
         uint256 since,
         uint256 round
     );
+
+    /* LOSS WATERFALL (shared by lending and perps) */
+
+    /// @notice Emitted when an account's loss exceeds what it posted and the rest goes down the waterfall.
+    /// @param deficit What the account could not pay, in base units.
+    /// @param fromReserves Covered by the market's reserves (insurance money not yet swept to the fund).
+    /// @param fromInsurance Covered by the insurance fund.
+    /// @param socialised The rest: suppliers' haircut (lending), or the LP vault and ADL (perps).
+    /// @param recourse Recorded as the account's debt (RECOURSE policy), else zero.
+    event DeficitRealised(
+        address indexed account,
+        uint256 deficit,
+        uint256 fromReserves,
+        uint256 fromInsurance,
+        uint256 socialised,
+        uint256 recourse
+    );
+
+    /* INSURANCE FUND */
+
+    /// @notice Emitted when the fund pays a market's deficit (`paid` may be below `requested`).
+    event InsurancePaid(address indexed market, uint256 requested, uint256 paid);
+
+    /// @notice Emitted when anyone adds to the fund (reserves, fees, gifts).
+    event InsuranceToppedUp(address indexed from, uint256 amount);
+
+    /// @notice Emitted when a deficit is recorded as an account's debt (RECOURSE).
+    event RecourseRecorded(address indexed market, address indexed account, uint256 amount);
+
+    /// @notice Emitted when an account's recourse debt is repaid, by anyone or from its own deposits.
+    event RecourseRepaid(address indexed account, address indexed payer, uint256 amount, uint256 stillOwed);
+
+    event Staked(address indexed caller, address indexed receiver, uint256 assets, uint256 shares);
+    event UnstakeRequested(address indexed staker, uint256 shares, uint256 readyAt);
+    event Unstaked(address indexed staker, address indexed receiver, uint256 assets, uint256 shares);
+    event MarketRegistered(address indexed market, bool registered);
+    event CooldownSet(uint32 cooldown, uint32 window);
+
+    /* LENDING */
+
+    event Supply(address indexed caller, address indexed onBehalf, uint256 assets, uint256 shares);
+    event Withdraw(address indexed owner, address indexed receiver, uint256 assets, uint256 shares);
+    event SupplyCollateral(
+        address indexed caller,
+        address indexed onBehalf,
+        address indexed token,
+        uint256 amount
+    );
+    event WithdrawCollateral(
+        address indexed owner,
+        address indexed receiver,
+        address indexed token,
+        uint256 amount
+    );
+    event Borrow(address indexed borrower, address indexed receiver, uint256 assets, uint256 shares);
+    event Repay(address indexed caller, address indexed onBehalf, uint256 assets, uint256 shares);
+
+    /// @param repaid Base assets the liquidator paid toward the debt.
+    /// @param seized Collateral units sent to the liquidator.
+    /// @param protocolFee Base assets the liquidator paid into reserves (the protocol's share of the bonus).
+    event Liquidate(
+        address indexed liquidator,
+        address indexed borrower,
+        address indexed token,
+        uint256 repaid,
+        uint256 seized,
+        uint256 protocolFee
+    );
+
+    /// @param rate Borrow rate per second (WAD) used for the period.
+    event AccrueInterest(uint256 rate, uint256 interest, uint256 toReserves);
+
+    event ReservesSwept(uint256 amount);
+
+    /// @notice Emitted when an account's health is below the warning level but not yet liquidatable (or
+    /// already is): a dApp or bot should warn its owner.
+    event MarginCall(address indexed account, uint256 health, uint256 warningHealth);
+
+    event CollateralListed(address indexed token, uint256 index, uint8 decimals);
+    event CollateralParamsSet(address indexed token, ILendingMarket.CollateralParams params);
+    event MarketParamsSet(ILendingMarket.MarketParams params);
+    event RateModelSet(address rateModel);
+    event PausedSet(bool paused);
+    event RateCurveSet(uint64 baseRate, uint64 slope1, uint64 slope2, uint64 kink);
 }

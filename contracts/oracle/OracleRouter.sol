@@ -7,6 +7,7 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 import {IOracleRouter} from "../interfaces/IOracleRouter.sol";
 import {PriceStatus, Action, SuspectPolicy, AssetOracleConfig} from "../libraries/OracleTypes.sol";
 import {OraclePolicy} from "../libraries/OraclePolicy.sol";
+import {Bounds} from "../libraries/Bounds.sol";
 import {Errors} from "../libraries/Errors.sol";
 import {Events} from "../libraries/Events.sol";
 
@@ -175,15 +176,15 @@ contract OracleRouter is IOracleRouter, AccessControl {
         AssetOracleConfig calldata c
     ) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (asset == address(0) || c.primaryFeed == address(0)) revert Errors.ZeroAddress();
-        _checkBounds("primaryHeartbeat", c.primaryHeartbeat, MIN_HEARTBEAT, MAX_HEARTBEAT);
+        Bounds.check("primaryHeartbeat", c.primaryHeartbeat, MIN_HEARTBEAT, MAX_HEARTBEAT);
         if (c.fallbackFeed != address(0)) {
-            _checkBounds("fallbackHeartbeat", c.fallbackHeartbeat, MIN_HEARTBEAT, MAX_HEARTBEAT);
+            Bounds.check("fallbackHeartbeat", c.fallbackHeartbeat, MIN_HEARTBEAT, MAX_HEARTBEAT);
         }
-        _checkBounds("confirmWindow", c.confirmWindow, 0, MAX_CONFIRM_WINDOW);
-        _checkBounds("maxPrice", c.maxPrice, 1, MAX_PRICE);
-        _checkBounds("minPrice", c.minPrice, 0, c.maxPrice - 1);
-        _checkBounds("maxDeviation", c.maxDeviation, MIN_DEVIATION, MAX_DEVIATION);
-        _checkBounds("maxDivergence", c.maxDivergence, MIN_DIVERGENCE, MAX_DIVERGENCE);
+        Bounds.check("confirmWindow", c.confirmWindow, 0, MAX_CONFIRM_WINDOW);
+        Bounds.check("maxPrice", c.maxPrice, 1, MAX_PRICE);
+        Bounds.check("minPrice", c.minPrice, 0, c.maxPrice - 1);
+        Bounds.check("maxDeviation", c.maxDeviation, MIN_DEVIATION, MAX_DEVIATION);
+        Bounds.check("maxDivergence", c.maxDivergence, MIN_DIVERGENCE, MAX_DIVERGENCE);
 
         AssetOracle storage o = _oracles[asset];
         o.confirmWindow = c.confirmWindow;
@@ -216,7 +217,7 @@ contract OracleRouter is IOracleRouter, AccessControl {
 
     /// @inheritdoc IOracleRouter
     function setSequencer(address feed, uint32 gracePeriod) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _checkBounds("gracePeriod", gracePeriod, 0, MAX_GRACE_PERIOD);
+        Bounds.check("gracePeriod", gracePeriod, 0, MAX_GRACE_PERIOD);
         if (feed != address(0)) {
             (bool ok, , , , ) = _call(feed);
             if (!ok) revert Errors.FeedUnreadable(feed);
@@ -417,9 +418,5 @@ contract OracleRouter is IOracleRouter, AccessControl {
     function _apart(uint256 a, uint256 b, uint256 tolerance) internal pure returns (bool) {
         uint256 diff = a > b ? a - b : b - a;
         return diff * WAD > tolerance * b;
-    }
-
-    function _checkBounds(string memory param, uint256 value, uint256 min, uint256 max) internal pure {
-        if (value < min || value > max) revert Errors.OutOfBounds(param, value, min, max);
     }
 }

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IInsuranceFund} from "../interfaces/IInsuranceFund.sol";
+import {Bounds} from "../libraries/Bounds.sol";
+import {Errors} from "../libraries/Errors.sol";
+import {Events} from "../libraries/Events.sol";
+import {MathLib} from "../libraries/MathLib.sol";
+import {SharesMath} from "../libraries/SharesMath.sol";
+
+/// @title InsuranceFund
+/// @notice See IInsuranceFund.
+contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SharesMath for uint256;
+
+    uint256 public constant MIN_COOLDOWN = 1 days;
+    uint256 public constant MAX_COOLDOWN = 30 days;
+    uint256 public constant MIN_WINDOW = 1 hours;
+    uint256 public constant MAX_WINDOW = 7 days;
+
+    /// @notice The base asset.
+    IERC20 public immutable asset;
+
+    mapping(address market => bool) public isMarket;
+
+    /* STAKING */
+
+    struct UnstakeRequest {
+        uint128 shares;
+        uint40 readyAt;
+    }
+
+    uint256 public totalShares;
+    mapping(address staker => uint256) public sharesOf;
+    mapping(address staker => UnstakeRequest) public unstakeRequests;
+    uint32 public cooldown;
+    uint32 public unstakeWindow;
+
+    /* RECOURSE LEDGER AND TOTALS */
+
+    mapping(address account => uint256) public recourseDebt;
+    /// @notice What all accounts owe under RECOURSE.
+    uint256 public totalRecourseDebt;
+    /// @notice Everything paid to markets for deficits.
+    uint256 public totalPaid;
+    /// @notice Everything recovered from accounts that owed.
+    uint256 public totalRecovered;
+
+    constructor(address admin, IERC20 asset_, uint32 cooldown_, uint32 window_) {
+        if (admin == address(0) || address(asset_) == address(0)) revert Errors.ZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        asset = asset_;
+        _setCooldown(cooldown_, window_);
+    }
+
+    /* MARKETS */
+
+    /// @inheritdoc IInsuranceFund
+    function cover(uint256 amount) external nonReentrant returns (uint256 paid) {
+        if (!isMarket[msg.sender]) revert Errors.NotRegisteredMarket(msg.sender);
+        paid = MathLib.min(amount, asset.balanceOf(address(this)));
+        totalPaid += paid;
+        emit Events.InsurancePaid(msg.sender, amount, paid);
+        if (paid > 0) asset.safeTransfer(msg.sender, paid);
+    }
+
+    /// @inheritdoc IInsuranceFund
+    function recordRecourse(address account, uint256 amount) external {
+        if (!isMarket[msg.sender]) revert Errors.NotRegisteredMarket(msg.sender);
+        recourseDebt[account] += amount;
+        totalRecourseDebt += amount;
+        emit Events.RecourseRecorded(msg.sender, account, amount);
+    }
+
+    /* ANYONE */
+
+    /// @inheritdoc IInsuranceFund
+    function topUp(uint256 amount) external nonReentrant {
+        if (amount == 0) revert Errors.ZeroAmount();
+        emit Events.InsuranceToppedUp(msg.sender, amount);
+        asset.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IInsuranceFund
+    function repayRecourse(address account, uint256 amount) external nonReentrant returns (uint256 repaid) {
+        repaid = _creditRecourse(account, amount, msg.sender);
+        if (repaid > 0) asset.safeTransferFrom(msg.sender, address(this), repaid);
+    }
+
+    /* STAKERS */
+
+    /// @inheritdoc IInsuranceFund
+    function stake(uint256 assets, address receiver) external nonReentrant returns (uint256 shares) {
+        if (assets == 0) revert Errors.ZeroAmount();
+        if (receiver == address(0)) revert Errors.ZeroAddress();
+        uint256 balanceBefore = asset.balanceOf(address(this));
+        uint256 toDebt = _creditRecourse(receiver, assets, msg.sender);
+        uint256 staked = assets - toDebt;
+        if (staked > 0) {
+            // Price the shares before the deposit (and before the debt repayment) arrives.
+            shares = staked.toSharesDown(balanceBefore, totalShares);
+            if (shares == 0) revert Errors.ZeroShares();
+            totalShares += shares;
+            sharesOf[receiver] += shares;
+            emit Events.Staked(msg.sender, receiver, staked, shares);
+        }
+        asset.safeTransferFrom(msg.sender, address(this), assets);
+    }
+
+    /// @inheritdoc IInsuranceFund
+    function requestUnstake(uint256 shares) external {
+        if (shares == 0) revert Errors.ZeroAmount();
+        uint256 owned = sharesOf[msg.sender];
+        if (shares > owned) revert Errors.InsufficientShares(shares, owned);
+        uint256 readyAt = block.timestamp + cooldown;
+        unstakeRequests[msg.sender] = UnstakeRequest(uint128(shares), uint40(readyAt));
+        emit Events.UnstakeRequested(msg.sender, shares, readyAt);
+    }
+
+    /// @inheritdoc IInsuranceFund
+    function unstake(address receiver) external nonReentrant returns (uint256 assets) {
+        if (receiver == address(0)) revert Errors.ZeroAddress();
+        UnstakeRequest memory r = unstakeRequests[msg.sender];
+        if (r.shares == 0) revert Errors.NoUnstakeRequest();
+        if (block.timestamp < r.readyAt) revert Errors.CooldownNotElapsed(r.readyAt);
+        if (block.timestamp > uint256(r.readyAt) + unstakeWindow) {
+            revert Errors.UnstakeWindowClosed(uint256(r.readyAt) + unstakeWindow);
+        }
+        uint256 owned = sharesOf[msg.sender];
+        uint256 shares = MathLib.min(r.shares, owned);
+        assets = shares.toAssetsDown(asset.balanceOf(address(this)), totalShares);
+        delete unstakeRequests[msg.sender];
+        sharesOf[msg.sender] = owned - shares;
+        totalShares -= shares;
+        emit Events.Unstaked(msg.sender, receiver, assets, shares);
+        // What the staker owes Ballast is repaid from the proceeds first; it stays in the fund.
+        uint256 toDebt = _creditRecourse(msg.sender, assets, msg.sender);
+        if (assets > toDebt) asset.safeTransfer(receiver, assets - toDebt);
+    }
+
+    /* VIEWS */
+
+    /// @inheritdoc IInsuranceFund
+    function totalAssets() public view returns (uint256) {
+        return asset.balanceOf(address(this));
+    }
+
+    /// @inheritdoc IInsuranceFund
+    function previewUnstake(uint256 shares) external view returns (uint256) {
+        return shares.toAssetsDown(totalAssets(), totalShares);
+    }
+
+    /* ADMIN */
+
+    /// @inheritdoc IInsuranceFund
+    function setMarket(address market, bool registered) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (market == address(0)) revert Errors.ZeroAddress();
+        isMarket[market] = registered;
+        emit Events.MarketRegistered(market, registered);
+    }
+
+    /// @inheritdoc IInsuranceFund
+    function setCooldown(uint32 cooldown_, uint32 window_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setCooldown(cooldown_, window_);
+    }
+
+    /* INTERNAL */
+
+    function _setCooldown(uint32 cooldown_, uint32 window_) internal {
+        Bounds.check("cooldown", cooldown_, MIN_COOLDOWN, MAX_COOLDOWN);
+        Bounds.check("unstakeWindow", window_, MIN_WINDOW, MAX_WINDOW);
+        cooldown = cooldown_;
+        unstakeWindow = window_;
+        emit Events.CooldownSet(cooldown_, window_);
+    }
+
+    /// @dev Books up to `amount` against what `account` owes, paid by `payer`; the caller moves the tokens.
+    function _creditRecourse(
+        address account,
+        uint256 amount,
+        address payer
+    ) internal returns (uint256 credited) {
+        uint256 owed = recourseDebt[account];
+        if (owed == 0) return 0;
+        credited = MathLib.min(owed, amount);
+        recourseDebt[account] = owed - credited;
+        totalRecourseDebt -= credited;
+        totalRecovered += credited;
+        emit Events.RecourseRepaid(account, payer, credited, owed - credited);
+    }
+}
