@@ -14,7 +14,7 @@ import type { ContractTransactionResponse } from "ethers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { localConfig } from "../deploy/config";
-import { deploySystem } from "../deploy/deploySystem";
+import { deploySystem, type System } from "../deploy/deploySystem";
 import { toUnits, wad } from "../deploy/units";
 
 const SNAPSHOT = path.join(__dirname, "..", "gas", "snapshot.json");
@@ -89,7 +89,88 @@ async function measure(): Promise<Snapshot> {
   s["OracleRouter.price (STALE, status change)"] = await gasOf(router.price(wbtc.address));
   s["OracleRouter.price (STALE, unchanged)"] = await gasOf(router.price(wbtc.address));
 
+  Object.assign(s, await measureLending(system));
   return Object.fromEntries(Object.entries(s).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/**
+ * Lending operations, each by a warm account (not its first action) in a warm market (a deficit has been
+ * realised before, so the bad-debt ledger is not written for the first time), with one collateral
+ * priced by one mock feed (WBTC). Borrow is also measured with WETH, whose price has a fallback feed.
+ */
+async function measureLending(system: System): Promise<Snapshot> {
+  const s: Snapshot = {};
+  const market = system.lending!.market;
+  const marketAddress = await market.getAddress();
+  const usdc = system.base.token!;
+  const wbtc = system.assets.WBTC;
+  const weth = system.assets.WETH;
+  const signers = await hre.ethers.getSigners();
+  const [supplier, borrower, liquidator, victim, earlier, ethBorrower] = signers.slice(1, 7);
+  const u = (v: number) => toUnits(v, 6);
+  const btc = (v: number) => toUnits(v, 8);
+  const setBtc = async (usd: number) => {
+    // A keeper's pokes: a jump is seen, then confirmed by persisting for the confirm window.
+    await wbtc.primaryFeed.mock!.setPrice(toUnits(usd, 8));
+    await system.router.price(wbtc.address);
+    await time.increase(600);
+    await system.router.price(wbtc.address);
+  };
+  // Healthy feeds after the oracle section's faults.
+  await setBtc(60_000);
+  await weth.primaryFeed.mock!.setPrice(toUnits(3000, 8));
+  await weth.fallbackFeed!.mock!.setPrice(toUnits(3000, 18));
+
+  for (const who of [supplier, borrower, liquidator, victim, earlier, ethBorrower]) {
+    await usdc.mint(who.address, u(10_000_000));
+    await usdc.connect(who).approve(marketAddress, hre.ethers.MaxUint256);
+    await wbtc.token!.mint(who.address, btc(100));
+    await wbtc.token!.connect(who).approve(marketAddress, hre.ethers.MaxUint256);
+    await weth.token!.mint(who.address, toUnits(100, 18));
+    await weth.token!.connect(who).approve(marketAddress, hre.ethers.MaxUint256);
+  }
+  await market.connect(supplier).supply(u(5_000_000), supplier.address);
+  s["lending.supply"] = await gasOf(market.connect(supplier).supply(u(1000), supplier.address));
+  s["lending.withdraw"] = await gasOf(market.connect(supplier).withdraw(u(1000), supplier.address));
+
+  await market.connect(borrower).supplyCollateral(wbtc.address, btc(1), borrower.address);
+  s["lending.supplyCollateral"] = await gasOf(
+    market.connect(borrower).supplyCollateral(wbtc.address, btc(0.5), borrower.address),
+  );
+  await market.connect(borrower).borrow(u(1000), borrower.address);
+  s["lending.borrow"] = await gasOf(market.connect(borrower).borrow(u(1000), borrower.address));
+  s["lending.repay"] = await gasOf(market.connect(borrower).repay(u(500), borrower.address));
+  s["lending.withdrawCollateral"] = await gasOf(
+    market.connect(borrower).withdrawCollateral(wbtc.address, btc(0.1), borrower.address),
+  );
+
+  await market.connect(ethBorrower).supplyCollateral(weth.address, toUnits(10, 18), ethBorrower.address);
+  await market.connect(ethBorrower).borrow(u(1000), ethBorrower.address);
+  s["lending.borrow (WETH: primary and fallback feeds)"] = await gasOf(
+    market.connect(ethBorrower).borrow(u(1000), ethBorrower.address),
+  );
+
+  // Two borrowers near the threshold: 1 BTC against 44,900 and 44,500 USDC.
+  await market.connect(victim).supplyCollateral(wbtc.address, btc(1), victim.address);
+  await market.connect(victim).borrow(u(44_900), victim.address);
+  await market.connect(earlier).supplyCollateral(wbtc.address, btc(1), earlier.address);
+  await market.connect(earlier).borrow(u(44_500), earlier.address);
+  await market.connect(liquidator).supply(u(1000), liquidator.address); // the liquidator is warm
+
+  // Partial liquidation: health between 0.95 and 1 (close factor 50%).
+  await setBtc(55_000);
+  await market.connect(liquidator).liquidate(earlier.address, wbtc.address, u(100));
+  s["lending.liquidate"] = await gasOf(
+    market.connect(liquidator).liquidate(victim.address, wbtc.address, u(1000)),
+  );
+
+  // A -40% gap (confirmed by persistence): everything seized, the rest of the debt down the waterfall.
+  await setBtc(33_000);
+  await market.connect(liquidator).liquidate(earlier.address, wbtc.address, hre.ethers.MaxUint256);
+  s["lending.liquidateWithDeficit"] = await gasOf(
+    market.connect(liquidator).liquidate(victim.address, wbtc.address, hre.ethers.MaxUint256),
+  );
+  return s;
 }
 
 function compare(committed: Snapshot, now: Snapshot): string[] {

@@ -27,18 +27,18 @@ interface ILendingMarket {
         uint128 supplyCap;
     }
 
-    /// @notice Market-wide risk parameters.
+    /// @notice Market-wide risk parameters (two storage slots, in the order they are read).
     struct MarketParams {
         /// Largest total borrow, base units.
-        uint128 borrowCap;
+        uint96 borrowCap;
         /// Smallest debt a borrow may leave, base units (dust positions are not worth liquidating).
-        uint128 minBorrow;
+        uint96 minBorrow;
         /// Fraction of interest paid to reserves (swept to the insurance fund).
         uint64 reserveFactor;
+        /// Debt at or below which a liquidation may close the whole position, base units.
+        uint96 smallPosition;
         /// Fraction of the liquidation bonus the liquidator pays to reserves, in the base asset.
         uint64 protocolShare;
-        /// Debt at or below which a liquidation may close the whole position, base units.
-        uint128 smallPosition;
         /// Health below which MarginCall is emitted (WAD, at least 1).
         uint64 marginCallHealth;
     }

@@ -90,7 +90,8 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
     Totals internal _totals;
     mapping(address account => Account) internal _accounts;
     mapping(address account => mapping(uint256 index => uint256)) internal _collateral;
-    Collateral[] internal _collaterals;
+    mapping(uint256 index => Collateral) internal _collaterals;
+    uint256 internal _collateralCount;
     mapping(address token => uint256) internal _indexPlusOne;
     MarketParams public params;
     BadDebtTotals internal _badDebt;
@@ -405,7 +406,7 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
 
     /// @inheritdoc ILendingMarket
     function collateralTokens() external view returns (address[] memory tokens) {
-        tokens = new address[](_collaterals.length);
+        tokens = new address[](_collateralCount);
         for (uint256 i = 0; i < tokens.length; ++i) tokens[i] = _collaterals[i].token;
     }
 
@@ -425,13 +426,13 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
         if (token == address(0)) revert Errors.ZeroAddress();
         if (_indexPlusOne[token] != 0 || token == address(baseToken))
             revert Errors.CollateralAlreadyListed(token);
-        if (_collaterals.length == MAX_COLLATERALS) revert Errors.TooManyCollaterals(MAX_COLLATERALS);
+        uint256 index = _collateralCount;
+        if (index == MAX_COLLATERALS) revert Errors.TooManyCollaterals(MAX_COLLATERALS);
         if (!oracle.isListed(token)) revert Errors.AssetNotListed(token);
         uint8 decimals = _decimals(token);
         if (probeAmount == 0) revert Errors.ZeroAmount();
 
-        _collaterals.push();
-        uint256 index = _collaterals.length - 1;
+        _collateralCount = index + 1;
         _indexPlusOne[token] = index + 1;
         Collateral storage c = _collaterals[index];
         c.token = token;

@@ -27,8 +27,8 @@ contract OracleRouter is IOracleRouter, AccessControl {
     uint256 public constant MAX_HEARTBEAT = 2 days;
     uint256 public constant MAX_CONFIRM_WINDOW = 1 days;
     uint256 public constant MAX_GRACE_PERIOD = 1 days;
-    /// @notice Largest price bound, in WAD (1e36: a token worth 1e18 dollars).
-    uint256 public constant MAX_PRICE = 1e36;
+    /// @notice Largest price bound, in WAD (1e28: a token worth ten billion dollars).
+    uint256 public constant MAX_PRICE = 1e28;
     uint256 public constant MIN_DEVIATION = 0.005e18; // 0.5%
     uint256 public constant MAX_DEVIATION = 10e18; // 1000%
     uint256 public constant MIN_DIVERGENCE = 0.001e18; // 0.1%
@@ -36,32 +36,41 @@ contract OracleRouter is IOracleRouter, AccessControl {
 
     /* STORAGE */
 
-    struct Feed {
-        address feed;
-        uint32 heartbeat;
-        uint8 decimals;
-    }
-
+    /// One asset's configuration in three slots, packed by what a read needs together (the bounds on
+    /// setAssetConfig keep every value within its field).
     struct AssetOracle {
-        Feed primary;
-        Feed fallbackFeed;
-        uint32 confirmWindow;
-        uint64 maxDeviation;
+        // slot 0: the primary feed
+        address primaryFeed;
+        uint24 primaryHeartbeat;
+        uint8 primaryDecimals;
+        uint24 confirmWindow;
+        bool hasFallback; // so that a read without a fallback never loads slot 1
+        // slot 1: the fallback feed
+        address fallbackFeed;
+        uint24 fallbackHeartbeat;
+        uint8 fallbackDecimals;
         uint64 maxDivergence;
-        uint128 minPrice;
-        uint128 maxPrice;
+        // slot 2: bounds
+        uint96 minPrice;
+        uint96 maxPrice;
+        uint64 maxDeviation;
     }
 
-    /// What the router remembers between reads of one asset: two full slots.
+    /// What every read needs from the last one: one slot.
     struct PriceState {
         uint128 lastGoodPrice;
-        uint40 lastGoodAt;
+        uint32 lastGoodAt;
         PriceStatus lastStatus;
         uint80 lastRound; // the primary feed's latest round seen; an older one is INVALID
-        uint128 pendingPrice;
-        uint40 pendingSince;
-        uint80 pendingRound;
-        bool pendingFromFallback;
+        bool hasPending;
+    }
+
+    /// A jump waiting for confirmation: read only when a reading jumped, or to clear it.
+    struct Pending {
+        uint128 price;
+        uint40 since;
+        uint80 round;
+        bool fromFallback;
     }
 
     /// One feed's answer after validation.
@@ -84,6 +93,7 @@ contract OracleRouter is IOracleRouter, AccessControl {
 
     mapping(address asset => AssetOracle) internal _oracles;
     mapping(address asset => PriceState) internal _states;
+    mapping(address asset => Pending) internal _pending;
 
     SuspectPolicy public suspectPolicy;
     address internal _sequencerFeed;
@@ -102,7 +112,7 @@ contract OracleRouter is IOracleRouter, AccessControl {
     function price(address asset) public returns (uint256, PriceStatus) {
         AssetOracle storage o = _listed(asset);
         PriceState memory s = _states[asset];
-        Evaluation memory e = _evaluate(o, s);
+        Evaluation memory e = _evaluate(asset, o, s);
         _record(asset, s, e);
         return (e.price, e.status);
     }
@@ -118,7 +128,7 @@ contract OracleRouter is IOracleRouter, AccessControl {
 
     /// @inheritdoc IOracleRouter
     function peek(address asset) external view returns (uint256, PriceStatus) {
-        Evaluation memory e = _evaluate(_listed(asset), _states[asset]);
+        Evaluation memory e = _evaluate(asset, _listed(asset), _states[asset]);
         return (e.price, e.status);
     }
 
@@ -140,17 +150,17 @@ contract OracleRouter is IOracleRouter, AccessControl {
 
     /// @inheritdoc IOracleRouter
     function pendingPrice(address asset) external view returns (uint256, uint256, uint256) {
-        PriceState storage s = _states[asset];
-        return (s.pendingPrice, s.pendingSince, s.pendingRound);
+        Pending storage pending = _pending[asset];
+        return (pending.price, pending.since, pending.round);
     }
 
     /// @inheritdoc IOracleRouter
     function assetConfig(address asset) external view returns (AssetOracleConfig memory c) {
         AssetOracle storage o = _listed(asset);
-        c.primaryFeed = o.primary.feed;
-        c.primaryHeartbeat = o.primary.heartbeat;
-        c.fallbackFeed = o.fallbackFeed.feed;
-        c.fallbackHeartbeat = o.fallbackFeed.heartbeat;
+        c.primaryFeed = o.primaryFeed;
+        c.primaryHeartbeat = o.primaryHeartbeat;
+        c.fallbackFeed = o.fallbackFeed;
+        c.fallbackHeartbeat = o.fallbackHeartbeat;
         c.confirmWindow = o.confirmWindow;
         c.minPrice = o.minPrice;
         c.maxPrice = o.maxPrice;
@@ -160,7 +170,7 @@ contract OracleRouter is IOracleRouter, AccessControl {
 
     /// @inheritdoc IOracleRouter
     function isListed(address asset) external view returns (bool) {
-        return _oracles[asset].primary.feed != address(0);
+        return _oracles[asset].primaryFeed != address(0);
     }
 
     /// @inheritdoc IOracleRouter
@@ -187,31 +197,33 @@ contract OracleRouter is IOracleRouter, AccessControl {
         Bounds.check("maxDivergence", c.maxDivergence, MIN_DIVERGENCE, MAX_DIVERGENCE);
 
         AssetOracle storage o = _oracles[asset];
-        o.confirmWindow = c.confirmWindow;
-        o.maxDeviation = c.maxDeviation;
+        o.primaryFeed = c.primaryFeed;
+        o.primaryHeartbeat = uint24(c.primaryHeartbeat);
+        o.primaryDecimals = _decimals(c.primaryFeed);
+        o.confirmWindow = uint24(c.confirmWindow);
+        o.hasFallback = c.fallbackFeed != address(0);
+        o.fallbackFeed = c.fallbackFeed;
+        o.fallbackHeartbeat = c.fallbackFeed == address(0) ? 0 : uint24(c.fallbackHeartbeat);
+        o.fallbackDecimals = c.fallbackFeed == address(0) ? 0 : _decimals(c.fallbackFeed);
         o.maxDivergence = c.maxDivergence;
-        o.minPrice = c.minPrice;
-        o.maxPrice = c.maxPrice;
-        o.primary = _feed(c.primaryFeed, c.primaryHeartbeat);
-        FeedRead memory p = _readChecked(o.primary, o);
-        if (c.fallbackFeed == address(0)) {
-            delete o.fallbackFeed;
-        } else {
-            o.fallbackFeed = _feed(c.fallbackFeed, c.fallbackHeartbeat);
-            FeedRead memory f = _readChecked(o.fallbackFeed, o);
+        o.minPrice = uint96(c.minPrice);
+        o.maxPrice = uint96(c.maxPrice);
+        o.maxDeviation = c.maxDeviation;
+
+        FeedRead memory p = _readChecked(o.primaryFeed, o.primaryHeartbeat, o.primaryDecimals, o);
+        if (c.fallbackFeed != address(0)) {
+            FeedRead memory f = _readChecked(o.fallbackFeed, o.fallbackHeartbeat, o.fallbackDecimals, o);
             if (_apart(p.price, f.price, c.maxDivergence)) revert Errors.FeedsDisagree(p.price, f.price);
         }
 
         _states[asset] = PriceState({
             lastGoodPrice: uint128(p.price),
-            lastGoodAt: uint40(block.timestamp),
+            lastGoodAt: uint32(block.timestamp),
             lastStatus: PriceStatus.OK,
             lastRound: uint80(p.roundId),
-            pendingPrice: 0,
-            pendingSince: 0,
-            pendingRound: 0,
-            pendingFromFallback: false
+            hasPending: false
         });
+        delete _pending[asset];
         emit Events.AssetOracleSet(asset, c, p.price);
     }
 
@@ -237,6 +249,7 @@ contract OracleRouter is IOracleRouter, AccessControl {
 
     /// @dev The whole decision of one read (see IOracleRouter), with nothing written.
     function _evaluate(
+        address asset,
         AssetOracle storage o,
         PriceState memory s
     ) internal view returns (Evaluation memory e) {
@@ -246,13 +259,13 @@ contract OracleRouter is IOracleRouter, AccessControl {
             return e;
         }
 
-        FeedRead memory p = _read(o.primary, o);
+        FeedRead memory p = _read(o.primaryFeed, o.primaryHeartbeat, o.primaryDecimals, o);
         // A feed that goes back to an older round than one already seen is broken (or lagging).
         if (p.status != PriceStatus.INVALID && p.roundId < s.lastRound) p.status = PriceStatus.INVALID;
         if (p.status != PriceStatus.INVALID) e.primaryRound = p.roundId;
         FeedRead memory f;
         f.status = PriceStatus.INVALID;
-        if (o.fallbackFeed.feed != address(0)) f = _read(o.fallbackFeed, o);
+        if (o.hasFallback) f = _read(o.fallbackFeed, o.fallbackHeartbeat, o.fallbackDecimals, o);
 
         if (p.status == PriceStatus.OK) {
             e.price = p.price;
@@ -261,10 +274,10 @@ contract OracleRouter is IOracleRouter, AccessControl {
                 e.status = _apart(p.price, f.price, o.maxDivergence) ? PriceStatus.DISAGREE : PriceStatus.OK;
                 return e;
             }
-            _checkJump(e, p, false, o, s);
+            _checkJump(e, p, false, asset, o, s);
         } else if (f.status == PriceStatus.OK) {
             e.price = f.price;
-            _checkJump(e, f, true, o, s);
+            _checkJump(e, f, true, asset, o, s);
         } else {
             e.price = s.lastGoodPrice;
             e.status = p.status;
@@ -277,6 +290,7 @@ contract OracleRouter is IOracleRouter, AccessControl {
         Evaluation memory e,
         FeedRead memory r,
         bool fromFallback,
+        address asset,
         AssetOracle storage o,
         PriceState memory s
     ) internal view {
@@ -285,15 +299,17 @@ contract OracleRouter is IOracleRouter, AccessControl {
         // The feed has said r.price since r.updatedAt. A pending jump at the same level, from the same feed,
         // seen in this round or the one before, started earlier.
         uint256 since = r.updatedAt;
-        if (
-            s.pendingSince != 0 &&
-            s.pendingSince < since &&
-            s.pendingFromFallback == fromFallback &&
-            r.roundId >= s.pendingRound &&
-            r.roundId <= uint256(s.pendingRound) + 1 &&
-            !_apart(r.price, s.pendingPrice, o.maxDivergence)
-        ) {
-            since = s.pendingSince;
+        if (s.hasPending) {
+            Pending memory pending = _pending[asset];
+            if (
+                pending.since < since &&
+                pending.fromFallback == fromFallback &&
+                r.roundId >= pending.round &&
+                r.roundId <= uint256(pending.round) + 1 &&
+                !_apart(r.price, pending.price, o.maxDivergence)
+            ) {
+                since = pending.since;
+            }
         }
         if (block.timestamp - since >= o.confirmWindow) return;
         e.status = PriceStatus.SUSPECT;
@@ -304,59 +320,81 @@ contract OracleRouter is IOracleRouter, AccessControl {
 
     /// @dev Writes what a read learnt; each slot only when it changes.
     function _record(address asset, PriceState memory s, Evaluation memory e) internal {
-        PriceState storage stored = _states[asset];
-        if (e.primaryRound > s.lastRound) stored.lastRound = uint80(e.primaryRound);
+        // A copy: memory structs assign by reference.
+        PriceState memory next = PriceState(
+            s.lastGoodPrice,
+            s.lastGoodAt,
+            s.lastStatus,
+            s.lastRound,
+            s.hasPending
+        );
+        if (e.primaryRound > s.lastRound) next.lastRound = uint80(e.primaryRound);
+        next.lastStatus = e.status;
         if (e.status == PriceStatus.OK || e.status == PriceStatus.FALLBACK) {
             if (e.price != s.lastGoodPrice) {
-                stored.lastGoodPrice = uint128(e.price);
-                stored.lastGoodAt = uint40(block.timestamp);
+                next.lastGoodPrice = uint128(e.price);
+                next.lastGoodAt = uint32(block.timestamp);
             }
-            if (s.pendingSince != 0) {
-                stored.pendingPrice = 0;
-                stored.pendingSince = 0;
-                stored.pendingRound = 0;
-                stored.pendingFromFallback = false;
+            if (s.hasPending) {
+                next.hasPending = false;
+                delete _pending[asset];
             }
         } else if (e.suspectSince != 0) {
-            if (e.suspectSince != s.pendingSince) {
-                stored.pendingPrice = uint128(e.price);
-                stored.pendingSince = uint40(e.suspectSince);
-                stored.pendingFromFallback = e.suspectFromFallback;
+            Pending storage pending = _pending[asset];
+            if (!s.hasPending || e.suspectSince != pending.since) {
+                next.hasPending = true;
+                _pending[asset] = Pending(
+                    uint128(e.price),
+                    uint40(e.suspectSince),
+                    uint80(e.suspectRound),
+                    e.suspectFromFallback
+                );
                 emit Events.SuspectPriceSeen(asset, e.price, s.lastGoodPrice, e.suspectSince, e.suspectRound);
+            } else if (e.suspectRound != pending.round) {
+                pending.round = uint80(e.suspectRound);
             }
-            if (e.suspectRound != s.pendingRound) stored.pendingRound = uint80(e.suspectRound);
         }
-        if (e.status != s.lastStatus) {
-            stored.lastStatus = e.status;
-            emit Events.PriceStatusChanged(asset, s.lastStatus, e.status, e.price);
-        }
+        if (e.status != s.lastStatus) emit Events.PriceStatusChanged(asset, s.lastStatus, e.status, e.price);
+        if (
+            next.lastGoodPrice != s.lastGoodPrice ||
+            next.lastStatus != s.lastStatus ||
+            next.lastRound != s.lastRound ||
+            next.hasPending != s.hasPending
+        ) _states[asset] = next;
     }
 
     /* INTERNAL: FEEDS */
 
     /// @dev Validates one feed's latest answer and scales it to WAD.
-    function _read(Feed storage feed, AssetOracle storage o) internal view returns (FeedRead memory r) {
+    function _read(
+        address feed,
+        uint256 heartbeat,
+        uint256 decimals,
+        AssetOracle storage o
+    ) internal view returns (FeedRead memory r) {
         r.status = PriceStatus.INVALID;
-        (bool ok, uint256 roundId, int256 answer, , uint256 updatedAt) = _call(feed.feed);
+        (bool ok, uint256 roundId, int256 answer, , uint256 updatedAt) = _call(feed);
         // Answers above 2^128 are garbage whatever the decimals; the check also keeps the scaling safe.
         if (!ok || roundId == 0 || roundId > type(uint80).max) return r;
         if (answer <= 0 || uint256(answer) > type(uint128).max) return r;
         if (updatedAt == 0 || updatedAt > block.timestamp) return r;
-        uint256 scaled = uint256(answer) * 10 ** (18 - feed.decimals);
+        uint256 scaled = uint256(answer) * 10 ** (18 - decimals);
         if (scaled <= o.minPrice || scaled >= o.maxPrice) return r;
         r.price = scaled;
         r.updatedAt = updatedAt;
         r.roundId = roundId;
-        r.status = block.timestamp - updatedAt > feed.heartbeat ? PriceStatus.STALE : PriceStatus.OK;
+        r.status = block.timestamp - updatedAt > heartbeat ? PriceStatus.STALE : PriceStatus.OK;
     }
 
     /// @dev `_read` for listing: the feed must be OK now.
     function _readChecked(
-        Feed storage feed,
+        address feed,
+        uint256 heartbeat,
+        uint256 decimals,
         AssetOracle storage o
     ) internal view returns (FeedRead memory r) {
-        r = _read(feed, o);
-        if (r.status != PriceStatus.OK) revert Errors.FeedUnhealthy(feed.feed, r.status);
+        r = _read(feed, heartbeat, decimals, o);
+        if (r.status != PriceStatus.OK) revert Errors.FeedUnhealthy(feed, r.status);
     }
 
     /// @dev True when the sequencer is down, unreadable, or up for no longer than the grace period.
@@ -394,7 +432,7 @@ contract OracleRouter is IOracleRouter, AccessControl {
     }
 
     /// @dev Reads a feed's decimals for listing.
-    function _feed(address feed, uint32 heartbeat) internal view returns (Feed memory) {
+    function _decimals(address feed) internal view returns (uint8) {
         // A call to an address without code reverts before try/catch could catch it.
         if (feed.code.length == 0) revert Errors.FeedUnreadable(feed);
         uint8 decimals;
@@ -404,14 +442,14 @@ contract OracleRouter is IOracleRouter, AccessControl {
             revert Errors.FeedUnreadable(feed);
         }
         if (decimals > 18) revert Errors.FeedDecimalsUnsupported(feed, decimals);
-        return Feed(feed, heartbeat, decimals);
+        return decimals;
     }
 
     /* INTERNAL: HELPERS */
 
     function _listed(address asset) internal view returns (AssetOracle storage o) {
         o = _oracles[asset];
-        if (o.primary.feed == address(0)) revert Errors.AssetNotListed(asset);
+        if (o.primaryFeed == address(0)) revert Errors.AssetNotListed(asset);
     }
 
     /// @dev True when `a` differs from `b` by more than `tolerance` (WAD) of `b`. Exact: no rounding.
