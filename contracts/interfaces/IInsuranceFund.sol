@@ -6,8 +6,12 @@ pragma solidity 0.8.28;
 /// the protocol's share of liquidation and trading fees, and pays deficits to registered markets only, up to
 /// its balance. It also keeps the recourse ledger: under the RECOURSE policy, what each address still owes
 /// Ballast after the waterfall covered its deficit; recoveries are paid to the fund.
-/// Optional stakers add first-loss capital: their shares are not transferable, and leaving takes a
-/// cooldown during which the shares still bear every loss, so that no one can run just before a loss.
+/// Optional stakers add capital: their shares are a pro-rata claim on everything the fund holds (its own
+/// income included), so they bear every loss pro rata with the fund's own capital. Shares are not
+/// transferable, and leaving takes a cooldown during which the shares still bear every loss, so that no
+/// one can run just before a loss. A cover that drains the fund to zero, or to dust (below a millionth of the
+/// first stake's share price), writes every share off (a new epoch starts), so that share counts never
+/// compound across wipe-outs.
 interface IInsuranceFund {
     /* MARKETS */
 
@@ -35,16 +39,19 @@ interface IInsuranceFund {
 
     /// @notice Stakes `assets` for shares credited to `receiver`, rounding shares down. If `receiver` owes
     /// recourse debt, the deposit repays it first and only the rest is staked.
-    /// @dev Reverts with ZeroAmount. Emits Staked (and RecourseRepaid).
+    /// @dev Reverts with ZeroAmount, ZeroAddress or ZeroShares. Emits Staked when any part is staked, and
+    /// RecourseRepaid when any part repays a debt.
     function stake(uint256 assets, address receiver) external returns (uint256 shares);
 
-    /// @notice Starts the cooldown for `shares` of the caller's. Replaces any earlier request.
+    /// @notice Starts the cooldown for `shares` of the caller's. Replaces any earlier request. The request's
+    /// terms (when it opens and closes) are fixed now; a later change of the cooldown does not move them.
     /// @dev The shares keep bearing losses (and earning income) while cooling down. Reverts with
     /// ZeroAmount or InsufficientShares. Emits UnstakeRequested.
     function requestUnstake(uint256 shares) external;
 
     /// @notice Redeems the requested shares once the cooldown has passed and while the window is open,
-    /// rounding assets down. Recourse debt of the caller is repaid first from the proceeds.
+    /// rounding assets down. Recourse debt of the caller is repaid first from the proceeds. A request made
+    /// before the shares were written off (see `epoch`) is void.
     /// @dev Reverts with NoUnstakeRequest, CooldownNotElapsed or UnstakeWindowClosed. Emits Unstaked.
     function unstake(address receiver) external returns (uint256 assets);
 
@@ -55,6 +62,14 @@ interface IInsuranceFund {
 
     /// @notice What `shares` are worth now, rounded down.
     function previewUnstake(uint256 shares) external view returns (uint256);
+
+    /// @notice A staker's shares in the current epoch.
+    function sharesOf(address staker) external view returns (uint256);
+
+    /// @notice A staker's pending request: shares, when it opens, when it closes (zeroes for none).
+    function unstakeRequest(
+        address staker
+    ) external view returns (uint256 shares, uint256 readyAt, uint256 closesAt);
 
     /// @notice What `account` owes Ballast under RECOURSE.
     function recourseDebt(address account) external view returns (uint256);

@@ -66,7 +66,11 @@ library Events {
     event RecourseRepaid(address indexed account, address indexed payer, uint256 amount, uint256 stillOwed);
 
     event Staked(address indexed caller, address indexed receiver, uint256 assets, uint256 shares);
-    event UnstakeRequested(address indexed staker, uint256 shares, uint256 readyAt);
+    event UnstakeRequested(address indexed staker, uint256 shares, uint256 readyAt, uint256 closesAt);
+
+    /// @notice Emitted when a cover drains the fund to zero while stakers hold shares: every share of
+    /// `epoch` is written off and a new epoch starts.
+    event StakersWipedOut(uint64 epoch, uint256 sharesWrittenOff);
     event Unstaked(address indexed staker, address indexed receiver, uint256 assets, uint256 shares);
     event MarketRegistered(address indexed market, bool registered);
     event CooldownSet(uint32 cooldown, uint32 window);

@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {IInsuranceFund} from "../interfaces/IInsuranceFund.sol";
 import {Bounds} from "../libraries/Bounds.sol";
@@ -23,6 +24,9 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
     uint256 public constant MAX_COOLDOWN = 30 days;
     uint256 public constant MIN_WINDOW = 1 hours;
     uint256 public constant MAX_WINDOW = 7 days;
+    /// @notice A cover that leaves fewer than 1 base unit per 1e12 shares (a millionth of the first stake's
+    /// price) writes every share off.
+    uint256 public constant MAX_SHARES_PER_UNIT = 1e12;
 
     /// @notice The base asset.
     IERC20 public immutable asset;
@@ -31,14 +35,26 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
 
     /* STAKING */
 
+    /// A staker's shares, valid only in the epoch they were minted in.
+    struct Stake {
+        uint192 shares;
+        uint64 epoch;
+    }
+
+    /// The terms of a request are fixed when it is made.
     struct UnstakeRequest {
         uint128 shares;
         uint40 readyAt;
+        uint40 closesAt;
+        uint48 epoch;
     }
 
     uint256 public totalShares;
-    mapping(address staker => uint256) public sharesOf;
-    mapping(address staker => UnstakeRequest) public unstakeRequests;
+    /// @notice Incremented when a cover drains the fund to zero while shares exist: those shares are
+    /// worth nothing and are written off, so that share counts never compound across wipe-outs.
+    uint64 public epoch;
+    mapping(address staker => Stake) internal _stakes;
+    mapping(address staker => UnstakeRequest) internal _requests;
     uint32 public cooldown;
     uint32 public unstakeWindow;
 
@@ -64,9 +80,17 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
     /// @inheritdoc IInsuranceFund
     function cover(uint256 amount) external nonReentrant returns (uint256 paid) {
         if (!isMarket[msg.sender]) revert Errors.NotRegisteredMarket(msg.sender);
-        paid = MathLib.min(amount, asset.balanceOf(address(this)));
+        uint256 balance = asset.balanceOf(address(this));
+        paid = MathLib.min(amount, balance);
         totalPaid += paid;
         emit Events.InsurancePaid(msg.sender, amount, paid);
+        if (paid > 0 && totalShares > 0 && (balance - paid) * MAX_SHARES_PER_UNIT < totalShares) {
+            // The stakers lost (all but dust of) everything: write their shares off and start a new
+            // epoch, so that the next stake is not priced against a share count that only grows.
+            emit Events.StakersWipedOut(epoch, totalShares);
+            totalShares = 0;
+            ++epoch;
+        }
         if (paid > 0) asset.safeTransfer(msg.sender, paid);
     }
 
@@ -107,7 +131,7 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
             shares = staked.toSharesDown(balanceBefore, totalShares);
             if (shares == 0) revert Errors.ZeroShares();
             totalShares += shares;
-            sharesOf[receiver] += shares;
+            _stakes[receiver] = Stake(SafeCast.toUint192(sharesOf(receiver) + shares), epoch);
             emit Events.Staked(msg.sender, receiver, staked, shares);
         }
         asset.safeTransferFrom(msg.sender, address(this), assets);
@@ -116,27 +140,31 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
     /// @inheritdoc IInsuranceFund
     function requestUnstake(uint256 shares) external {
         if (shares == 0) revert Errors.ZeroAmount();
-        uint256 owned = sharesOf[msg.sender];
+        uint256 owned = sharesOf(msg.sender);
         if (shares > owned) revert Errors.InsufficientShares(shares, owned);
         uint256 readyAt = block.timestamp + cooldown;
-        unstakeRequests[msg.sender] = UnstakeRequest(uint128(shares), uint40(readyAt));
-        emit Events.UnstakeRequested(msg.sender, shares, readyAt);
+        uint256 closesAt = readyAt + unstakeWindow;
+        _requests[msg.sender] = UnstakeRequest(
+            SafeCast.toUint128(shares),
+            uint40(readyAt),
+            uint40(closesAt),
+            uint48(epoch)
+        );
+        emit Events.UnstakeRequested(msg.sender, shares, readyAt, closesAt);
     }
 
     /// @inheritdoc IInsuranceFund
     function unstake(address receiver) external nonReentrant returns (uint256 assets) {
         if (receiver == address(0)) revert Errors.ZeroAddress();
-        UnstakeRequest memory r = unstakeRequests[msg.sender];
-        if (r.shares == 0) revert Errors.NoUnstakeRequest();
+        UnstakeRequest memory r = _requests[msg.sender];
+        // A request from an epoch whose shares were written off is no request.
+        if (r.shares == 0 || r.epoch != epoch) revert Errors.NoUnstakeRequest();
         if (block.timestamp < r.readyAt) revert Errors.CooldownNotElapsed(r.readyAt);
-        if (block.timestamp > uint256(r.readyAt) + unstakeWindow) {
-            revert Errors.UnstakeWindowClosed(uint256(r.readyAt) + unstakeWindow);
-        }
-        uint256 owned = sharesOf[msg.sender];
-        uint256 shares = MathLib.min(r.shares, owned);
+        if (block.timestamp > r.closesAt) revert Errors.UnstakeWindowClosed(r.closesAt);
+        uint256 shares = r.shares; // shares cannot move or shrink between request and unstake
         assets = shares.toAssetsDown(asset.balanceOf(address(this)), totalShares);
-        delete unstakeRequests[msg.sender];
-        sharesOf[msg.sender] = owned - shares;
+        delete _requests[msg.sender];
+        _stakes[msg.sender].shares -= uint192(shares);
         totalShares -= shares;
         emit Events.Unstaked(msg.sender, receiver, assets, shares);
         // What the staker owes Ballast is repaid from the proceeds first; it stays in the fund.
@@ -145,6 +173,21 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
     }
 
     /* VIEWS */
+
+    /// @inheritdoc IInsuranceFund
+    function sharesOf(address staker) public view returns (uint256) {
+        Stake memory st = _stakes[staker];
+        return st.epoch == epoch ? st.shares : 0;
+    }
+
+    /// @inheritdoc IInsuranceFund
+    function unstakeRequest(
+        address staker
+    ) external view returns (uint256 shares, uint256 readyAt, uint256 closesAt) {
+        UnstakeRequest memory r = _requests[staker];
+        if (r.epoch != epoch) return (0, 0, 0);
+        return (r.shares, r.readyAt, r.closesAt);
+    }
 
     /// @inheritdoc IInsuranceFund
     function totalAssets() public view returns (uint256) {
