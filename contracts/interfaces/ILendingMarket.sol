@@ -174,7 +174,8 @@ interface ILendingMarket {
     /// @notice Sets the market-wide parameters. Bounds: borrowCap at most 1e15 whole base tokens; minBorrow
     /// and smallPosition at most 1,000,000 whole base tokens; reserveFactor at most 50%; protocolShare at
     /// most 100%; marginCallHealth in [1, 2].
-    /// @dev Reverts with OutOfBounds. Emits MarketParamsSet.
+    /// @dev Accrues interest first (at the old reserve factor). Reverts with OutOfBounds. Emits
+    /// MarketParamsSet.
     function setMarketParams(MarketParams calldata params) external;
 
     /// @notice Sets the interest rate model (accruing first at the old one). Emits RateModelSet.

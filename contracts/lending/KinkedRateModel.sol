@@ -16,7 +16,7 @@ contract KinkedRateModel is IRateModel, AccessControl {
     uint256 public constant SECONDS_PER_YEAR = 365 days;
     uint256 public constant MAX_BASE_RATE = 1e18; // 100% a year
     uint256 public constant MAX_SLOPE1 = 2e18; // 200% a year
-    uint256 public constant MAX_SLOPE2 = 20e18; // 2000% a year
+    uint256 public constant MAX_SLOPE2 = 10e18; // 1000% a year
     uint256 public constant MIN_KINK = 0.01e18;
     uint256 public constant MAX_KINK = 0.99e18;
 
@@ -50,7 +50,8 @@ contract KinkedRateModel is IRateModel, AccessControl {
     }
 
     /// @notice Sets the curve (per-year WAD rates, kink as a WAD utilisation). Admin only.
-    /// @dev Bounds: baseRate [0, 100%], slope1 [0, 200%], slope2 [0, 2000%], kink [1%, 99%].
+    /// @dev Bounds: baseRate [0, 100%], slope1 [0, 200%], slope2 [0, 1000%], kink [1%, 99%]. A new curve
+    /// applies to each market from its last accrual: call `accrueInterest` on the markets first.
     /// Emits RateCurveSet.
     function setCurve(
         uint64 baseRate,

@@ -457,7 +457,9 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
     }
 
     /// @inheritdoc ILendingMarket
-    function setMarketParams(MarketParams calldata p) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function setMarketParams(MarketParams calldata p) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
+        // Interest to now is split at the old reserve factor.
+        _accrue();
         _setMarketParams(p);
     }
 
@@ -619,6 +621,19 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
         a.borrowShares -= uint112(shares);
         t.borrowShares -= uint128(shares);
         t.borrowAssets = uint128(uint256(t.borrowAssets).zeroFloorSub(assets));
+        if (t.borrowShares == 0 && t.borrowAssets > 0) _writeOffDust(t);
+    }
+
+    /// @dev With no borrow shares left, what remains of borrowAssets is rounding owed by nobody (the virtual
+    /// shares' part): it leaves the books against reserves first, then suppliers, so that no interest
+    /// accrues on it.
+    function _writeOffDust(Totals storage t) internal {
+        uint256 dust = t.borrowAssets;
+        t.borrowAssets = 0;
+        uint256 fromReserves = MathLib.min(dust, t.reserves);
+        t.reserves -= uint128(fromReserves);
+        t.supplyAssets = uint128(uint256(t.supplyAssets).zeroFloorSub(dust - fromReserves));
+        emit Events.DebtDustWrittenOff(dust);
     }
 
     /// @dev The borrower has no collateral left: its remaining debt leaves the books and goes down the
@@ -626,7 +641,11 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
     function _realiseDeficit(address borrower, Account storage a) internal {
         Totals storage t = _totals;
         uint256 shares = a.borrowShares;
-        uint256 deficit = MathLib.min(shares.toAssetsUp(t.borrowAssets, t.borrowShares), t.borrowAssets);
+        // The last borrower's deficit takes the rounding dust with it (see _writeOffDust).
+        uint256 deficit =
+            shares == t.borrowShares
+                ? t.borrowAssets
+                : MathLib.min(shares.toAssetsUp(t.borrowAssets, t.borrowShares), t.borrowAssets);
         a.borrowShares = 0;
         t.borrowShares -= uint128(shares);
         t.borrowAssets -= uint128(deficit);
@@ -668,6 +687,8 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
     }
 
     function _decimals(address token) internal view returns (uint8 d) {
+        // A call to an address without code reverts before try/catch could catch it.
+        if (token.code.length == 0) revert Errors.TokenDecimalsUnsupported(token);
         try IERC20Metadata(token).decimals() returns (uint8 value) {
             d = value;
         } catch {
@@ -694,7 +715,7 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
 
     function _setMarketParams(MarketParams memory p) internal {
         uint256 maxBase = 1_000_000 * _baseUnit;
-        Bounds.check("borrowCap", p.borrowCap, 0, 1e15 * _baseUnit);
+        Bounds.check("borrowCap", p.borrowCap, 0, MathLib.min(1e15 * _baseUnit, type(uint96).max));
         Bounds.check("minBorrow", p.minBorrow, 0, maxBase);
         Bounds.check("smallPosition", p.smallPosition, 0, maxBase);
         Bounds.check("reserveFactor", p.reserveFactor, 0, MAX_RESERVE_FACTOR);

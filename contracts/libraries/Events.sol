@@ -111,6 +111,10 @@ library Events {
 
     event ReservesSwept(uint256 amount);
 
+    /// @notice Emitted when the last borrow share is burnt and the rounding left in borrowed assets (owed by
+    /// nobody) is written off against reserves, then suppliers. A few base units at most.
+    event DebtDustWrittenOff(uint256 amount);
+
     /// @notice Emitted when an account's health is below the warning level but not yet liquidatable (or
     /// already is): a dApp or bot should warn its owner.
     event MarginCall(address indexed account, uint256 health, uint256 warningHealth);
