@@ -111,8 +111,9 @@ library Events {
 
     event ReservesSwept(uint256 amount);
 
-    /// @notice Emitted when the last borrow share is burnt and the rounding left in borrowed assets (owed by
-    /// nobody) is written off against reserves, then suppliers. A few base units at most.
+    /// @notice Emitted when the last borrow share is burnt and what is left in borrowed assets (owed by
+    /// nobody: the value of the virtual borrow shares) is written off against reserves, then suppliers.
+    /// About one base unit at realistic rates; it grows with the borrow share price.
     event DebtDustWrittenOff(uint256 amount);
 
     /// @notice Emitted when an account's health is below the warning level but not yet liquidatable (or
