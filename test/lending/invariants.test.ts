@@ -1,0 +1,725 @@
+/**
+ * Stateful fuzzing of the lending market (fast-check, command-based): random sequences of supply,
+ * withdraw, supplyCollateral, withdrawCollateral, borrow, repay, liquidate (by a keeper, on the most
+ * valuable collateral), price moves including gaps of up to -60% (WETH on both feeds together, WBTC on its
+ * single feed), time jumps (the feeds refreshed after, a keeper reading the oracle around them),
+ * sweepReserves and insurance top-ups, by four actors, under both negative-balance policies.
+ *
+ * After every step:
+ * - expectConservation (tokens cover the books, deficit == covered + socialised, recourse ledger);
+ * - the bad-debt ledger equals the sum of the DeficitRealised events seen;
+ * - the actors' shares add up to the totals, and their collateral to each collateral's total;
+ * - no account holds debt without collateral (a deficit is realised when the last collateral goes).
+ * Around every liquidation the outcome is predicted from the views at the liquidation's own timestamp:
+ * NoCollateral, PriceNotUsable (first unusable collateral), NotLiquidatable(health) for a healthy
+ * account (so nobody healthy is liquidated), else it goes through. A command that reverts must revert
+ * with one of the errors expected for it and leave the state unchanged.
+ *
+ * FUZZ_RUNS (default 20), FUZZ_COMMANDS (default 25) and FUZZ_SEED set the run; on failure fast-check
+ * prints the seed and the shrunk command sequence to replay it.
+ */
+import hre, { ethers } from "hardhat";
+import { expect } from "chai";
+import fc from "fast-check";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
+
+import { localConfig } from "../../deploy/config";
+import { deploySystem, type DeployedAsset } from "../../deploy/deploySystem";
+import { Action, NegativeBalancePolicy, PriceStatus } from "../../deploy/enums";
+import { toUnits, WAD } from "../../deploy/units";
+import { expectConservation } from "../helpers/conservation";
+import type { Fixture } from "../helpers/fixture";
+
+const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 20);
+const FUZZ_COMMANDS = Number(process.env.FUZZ_COMMANDS ?? 25);
+const FUZZ_SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
+
+const u = (v: number | string) => toUnits(v, 6);
+const STATS: Record<string, number> = {};
+const count = (key: string) => (STATS[key] = (STATS[key] ?? 0) + 1);
+const MAX = ethers.MaxUint256;
+const SYMBOLS = ["WETH", "WBTC"] as const;
+type Sym = (typeof SYMBOLS)[number];
+const ACTOR_NAMES = ["alice", "bob", "carol", "dave"];
+/** Price clamps (USD), inside the oracle's [minPrice, maxPrice]. */
+const PRICE_BOUNDS: Record<Sym, [number, number]> = { WETH: [50, 100_000], WBTC: [1_000, 5_000_000] };
+
+/* THE SYSTEM UNDER TEST */
+
+interface Real {
+  f: Fixture;
+  actors: HardhatEthersSigner[];
+  keeper: HardhatEthersSigner;
+  policy: NegativeBalancePolicy;
+}
+
+/** What the test has seen: the DeficitRealised events, summed. */
+interface Model {
+  deficit: bigint;
+  covered: bigint;
+  socialised: bigint;
+  recourse: bigint;
+  liquidations: number;
+}
+
+async function build(policy: NegativeBalancePolicy): Promise<Real> {
+  const config = localConfig({ lending: { ...localConfig().lending!, negativeBalancePolicy: policy } });
+  const system = await deploySystem(hre, config);
+  const signers = await ethers.getSigners();
+  const [admin, alice, keeper, stranger] = signers;
+  const f: Fixture = { ...system, actors: { admin, alice, keeper, stranger } };
+  const actors = [alice, signers[4], signers[5], signers[6]];
+  const { market } = f.lending!;
+  const m = await market.getAddress();
+  const fundAddress = await f.insuranceFund.getAddress();
+  for (const who of [...actors, keeper]) {
+    await f.base.token!.mint(who.address, u(1_000_000_000));
+    await f.base.token!.connect(who).approve(m, MAX);
+    await f.base.token!.connect(who).approve(fundAddress, MAX);
+  }
+  for (const who of actors) {
+    for (const sym of SYMBOLS) {
+      const asset = f.assets[sym];
+      await asset.token!.mint(who.address, toUnits(sym === "WETH" ? 10_000 : 500, asset.decimals));
+      await asset.token!.connect(who).approve(m, MAX);
+    }
+  }
+  // Liquidity to borrow, a fund to draw on, and three borrowers near their limits (health 1.0625 to 1.09).
+  await market.connect(actors[1]).supply(u(200_000), actors[1].address);
+  await f.insuranceFund.connect(keeper).topUp(u(5_000));
+  const [, , carol, dave] = actors;
+  await market.connect(alice).supplyCollateral(f.assets.WETH.address, toUnits(10, 18), alice.address);
+  await market.connect(alice).borrow(u(24_000), alice.address);
+  await market.connect(carol).supplyCollateral(f.assets.WBTC.address, toUnits("0.5", 8), carol.address);
+  await market.connect(carol).borrow(u(22_000), carol.address);
+  await market.connect(dave).supplyCollateral(f.assets.WETH.address, toUnits(2, 18), dave.address);
+  await market.connect(dave).supplyCollateral(f.assets.WBTC.address, toUnits("0.2", 8), dave.address);
+  await market.connect(dave).borrow(u(13_000), dave.address);
+  return { f, actors, keeper, policy };
+}
+
+/** Both deployments in one fixture (one snapshot), so that runs can alternate policies without redeploying. */
+async function systems(): Promise<Record<NegativeBalancePolicy, Real>> {
+  return {
+    [NegativeBalancePolicy.PROTECTED]: await build(NegativeBalancePolicy.PROTECTED),
+    [NegativeBalancePolicy.RECOURSE]: await build(NegativeBalancePolicy.RECOURSE),
+  };
+}
+
+/* HELPERS */
+
+function errorName(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const custom = /reverted with custom error '(\w+)\(/.exec(message);
+  if (custom) return custom[1];
+  if (/panic code/.test(message)) return `Panic: ${message}`;
+  return `unexpected: ${message}`;
+}
+
+/** The state a command may touch, from storage-level views (no accrual to now). */
+async function digest(r: Real, actor?: string) {
+  const { market } = r.f.lending!;
+  const m = await market.getAddress();
+  const [totals, badDebt, fund, owed, marketUsdc] = await Promise.all([
+    market.totals(),
+    market.badDebt(),
+    r.f.insuranceFund.totalAssets(),
+    r.f.insuranceFund.totalRecourseDebt(),
+    r.f.base.erc20.balanceOf(m),
+  ]);
+  const d: Record<string, unknown> = {
+    totals: [...totals],
+    badDebt: [badDebt.deficit, badDebt.coveredByInsurance, badDebt.socialised, badDebt.recourseRecorded],
+    fund,
+    owed,
+    marketUsdc,
+  };
+  if (actor) {
+    const [v, e, b, usdc] = await Promise.all([
+      market.accountView(actor),
+      market.collateralOf(actor, r.f.assets.WETH.address),
+      market.collateralOf(actor, r.f.assets.WBTC.address),
+      r.f.base.erc20.balanceOf(actor),
+    ]);
+    d.actor = [v.supplyShares, v.borrowShares, e, b, usdc];
+  }
+  return d;
+}
+
+type Outcome = { ok: true; receipt: ContractTransactionReceipt } | { ok: false; error: string };
+
+/**
+ * Sends a transaction; a revert must be one of `allowed` and leave the digest unchanged. Panics and
+ * unexpected errors fail the run.
+ */
+async function attempt(
+  r: Real,
+  label: string,
+  actor: string | undefined,
+  allowed: string[],
+  send: () => Promise<ContractTransactionResponse>,
+): Promise<Outcome> {
+  const before = await digest(r, actor);
+  try {
+    const receipt = (await (await send()).wait())!;
+    return { ok: true, receipt };
+  } catch (e) {
+    const name = errorName(e);
+    if (!allowed.includes(name)) throw new Error(`${label}: unexpected revert ${name}`);
+    expect(
+      await digest(r, actor),
+      `${label} reverted with ${name} and must leave the state unchanged`,
+    ).to.deep.equal(before);
+    return { ok: false, error: name };
+  }
+}
+
+/** The invariants, after every step. */
+async function checkInvariants(m: Model, r: Real) {
+  const { f } = r;
+  const { market } = f.lending!;
+  const addresses = r.actors.map((a) => a.address);
+  await expectConservation(f, addresses);
+
+  const bad = await market.badDebt();
+  expect(bad.deficit, "ledger deficit == sum of DeficitRealised").to.equal(m.deficit);
+  expect(bad.coveredByInsurance, "ledger covered == sum of fromReserves + fromInsurance").to.equal(m.covered);
+  expect(bad.socialised, "ledger socialised == sum of socialised").to.equal(m.socialised);
+  expect(bad.recourseRecorded).to.equal(m.recourse);
+  expect(bad.deficit, "total deficit == covered + socialised").to.equal(
+    bad.coveredByInsurance + bad.socialised,
+  );
+
+  const [, supplyShares, borrowAssets, borrowShares] = await market.totals();
+  if (borrowShares === 0n)
+    expect(borrowAssets, "no borrow shares: nothing borrowed (no dust owed by nobody)").to.equal(0n);
+  const weth = f.assets.WETH.address;
+  const wbtc = f.assets.WBTC.address;
+  const rows = await Promise.all(
+    addresses.map(async (a) => {
+      const [v, e, b] = await Promise.all([
+        market.accountView(a),
+        market.collateralOf(a, weth),
+        market.collateralOf(a, wbtc),
+      ]);
+      return { a, v, e, b };
+    }),
+  );
+  let sumSupply = 0n;
+  let sumBorrow = 0n;
+  for (const { a, v, e, b } of rows) {
+    sumSupply += v.supplyShares;
+    sumBorrow += v.borrowShares;
+    if (v.borrowShares > 0n) expect(e + b, `${a} has debt and no collateral: a silent deficit`).to.be.gt(0n);
+  }
+  expect(sumSupply, "actors' supply shares == total").to.equal(supplyShares);
+  expect(sumBorrow, "actors' borrow shares == total").to.equal(borrowShares);
+  const [wethTotal, wbtcTotal] = await Promise.all([
+    market.collateralConfig(weth),
+    market.collateralConfig(wbtc),
+  ]);
+  expect(wethTotal.totalSupplied, "WETH: actors' collateral == total").to.equal(
+    rows.reduce((x, y) => x + y.e, 0n),
+  );
+  expect(wbtcTotal.totalSupplied, "WBTC: actors' collateral == total").to.equal(
+    rows.reduce((x, y) => x + y.b, 0n),
+  );
+}
+
+/** Adds the DeficitRealised events of a receipt to the model. */
+function recordDeficits(m: Model, r: Real, receipt: ContractTransactionReceipt) {
+  const { market } = r.f.lending!;
+  for (const log of receipt.logs) {
+    let parsed;
+    try {
+      parsed = market.interface.parseLog(log);
+    } catch {
+      continue;
+    }
+    if (parsed?.name !== "DeficitRealised") continue;
+    const [, deficit, fromReserves, fromInsurance, socialised, recourse] = parsed.args as unknown as bigint[];
+    expect(deficit).to.equal(fromReserves + fromInsurance + socialised);
+    if (r.policy === NegativeBalancePolicy.RECOURSE) expect(recourse).to.equal(deficit);
+    else expect(recourse).to.equal(0n);
+    m.deficit += deficit;
+    m.covered += fromReserves + fromInsurance;
+    m.socialised += socialised;
+    m.recourse += recourse;
+  }
+}
+
+async function refreshFeeds(f: Fixture) {
+  for (const asset of Object.values(f.assets)) {
+    await asset.primaryFeed.mock!.setPrice(await asset.primaryFeed.mock!.marketAnswer());
+    if (asset.fallbackFeed)
+      await asset.fallbackFeed.mock!.setPrice(await asset.fallbackFeed.mock!.marketAnswer());
+  }
+}
+
+/** A keeper reading every price (what records a pending jump so that persistence can confirm it). */
+async function readOracle(f: Fixture) {
+  for (const asset of Object.values(f.assets)) await (await f.router.price(asset.address)).wait();
+}
+
+const scale = (a: DeployedAsset) => 10n ** BigInt(a.decimals + 12);
+
+/* COMMANDS */
+
+type Cmd = fc.AsyncCommand<Model, Real>;
+
+abstract class Base implements Cmd {
+  check() {
+    return true;
+  }
+  abstract step(m: Model, r: Real): Promise<void>;
+  async run(m: Model, r: Real) {
+    count(this.constructor.name);
+    await this.step(m, r);
+    await checkInvariants(m, r);
+  }
+  abstract toString(): string;
+}
+
+const RECOURSE_BLOCK = ["RecourseDebtOutstanding"];
+
+class Supply extends Base {
+  constructor(
+    readonly who: number,
+    readonly amount: bigint,
+  ) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    const a = r.actors[this.who];
+    await attempt(r, this.toString(), a.address, ["ZeroShares"], () =>
+      r.f.lending!.market.connect(a).supply(this.amount, a.address),
+    );
+  }
+  toString() {
+    return `supply(${ACTOR_NAMES[this.who]}, ${this.amount})`;
+  }
+}
+
+class Withdraw extends Base {
+  constructor(
+    readonly who: number,
+    readonly pct: number,
+  ) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    const a = r.actors[this.who];
+    const { market } = r.f.lending!;
+    const v = await market.accountView(a.address);
+    let amount = this.pct === 100 ? MAX : (v.supplyAssets * BigInt(this.pct)) / 100n;
+    if (amount === 0n) amount = 1n;
+    await attempt(
+      r,
+      this.toString(),
+      a.address,
+      ["InsufficientLiquidity", "InsufficientShares", "ZeroAmount"],
+      () => market.connect(a).withdraw(amount, a.address),
+    );
+  }
+  toString() {
+    return `withdraw(${ACTOR_NAMES[this.who]}, ${this.pct}%)`;
+  }
+}
+
+class SupplyCollateral extends Base {
+  constructor(
+    readonly who: number,
+    readonly sym: Sym,
+    readonly thousandths: number,
+  ) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    const a = r.actors[this.who];
+    const asset = r.f.assets[this.sym];
+    // WETH: 0.001 to 20 ETH; WBTC: 0.00005 to 1 BTC
+    const unit = this.sym === "WETH" ? 10n ** 15n : 5000n;
+    const amount = unit * BigInt(this.thousandths);
+    await attempt(r, this.toString(), a.address, ["SupplyCapExceeded"], () =>
+      r.f.lending!.market.connect(a).supplyCollateral(asset.address, amount, a.address),
+    );
+  }
+  toString() {
+    return `supplyCollateral(${ACTOR_NAMES[this.who]}, ${this.sym}, ${this.thousandths})`;
+  }
+}
+
+class WithdrawCollateral extends Base {
+  constructor(
+    readonly who: number,
+    readonly sym: Sym,
+    readonly pct: number,
+  ) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    const a = r.actors[this.who];
+    const { market } = r.f.lending!;
+    const asset = r.f.assets[this.sym];
+    const held = await market.collateralOf(a.address, asset.address);
+    let amount = (held * BigInt(this.pct)) / 100n;
+    if (amount === 0n) amount = 1n;
+    const out = await attempt(
+      r,
+      this.toString(),
+      a.address,
+      [
+        "InsufficientBorrowCapacity",
+        "PriceNotUsable",
+        "InsufficientCollateral",
+        "ZeroAmount",
+        ...RECOURSE_BLOCK,
+      ],
+      () => market.connect(a).withdrawCollateral(asset.address, amount, a.address),
+    );
+    if (out.ok) {
+      const v = await market.accountView(a.address);
+      expect(v.debt, "withdrawCollateral leaves the debt within the borrow capacity").to.be.lte(
+        v.borrowCapacity,
+      );
+    }
+  }
+  toString() {
+    return `withdrawCollateral(${ACTOR_NAMES[this.who]}, ${this.sym}, ${this.pct}%)`;
+  }
+}
+
+class Borrow extends Base {
+  constructor(
+    readonly who: number,
+    readonly pct: number,
+  ) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    const a = r.actors[this.who];
+    const { market } = r.f.lending!;
+    const v = await market.accountView(a.address);
+    const headroom = v.borrowCapacity > v.debt ? v.borrowCapacity - v.debt : 0n;
+    let amount = (headroom * BigInt(this.pct)) / 100n;
+    if (amount === 0n) amount = u(100);
+    const out = await attempt(
+      r,
+      this.toString(),
+      a.address,
+      [
+        "InsufficientBorrowCapacity",
+        "InsufficientLiquidity",
+        "BelowMinBorrow",
+        "BorrowCapExceeded",
+        "PriceNotUsable",
+        ...RECOURSE_BLOCK,
+      ],
+      () => market.connect(a).borrow(amount, a.address),
+    );
+    if (out.ok) {
+      const after = await market.accountView(a.address);
+      expect(after.debt, "borrow leaves the debt within the borrow capacity").to.be.lte(after.borrowCapacity);
+    }
+  }
+  toString() {
+    return `borrow(${ACTOR_NAMES[this.who]}, ${this.pct}% of headroom)`;
+  }
+}
+
+class Repay extends Base {
+  constructor(
+    readonly who: number,
+    readonly pct: number,
+  ) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    const a = r.actors[this.who];
+    const { market } = r.f.lending!;
+    const v = await market.accountView(a.address);
+    let amount = this.pct === 100 ? MAX : (v.debt * BigInt(this.pct)) / 100n;
+    if (amount === 0n) amount = 1n;
+    const out = await attempt(r, this.toString(), a.address, ["NothingToRepay", "ZeroShares"], () =>
+      market.connect(a).repay(amount, a.address),
+    );
+    if (out.ok && this.pct === 100) expect((await market.accountView(a.address)).borrowShares).to.equal(0n);
+  }
+  toString() {
+    return `repay(${ACTOR_NAMES[this.who]}, ${this.pct === 100 ? "all" : `${this.pct}%`})`;
+  }
+}
+
+/**
+ * The keeper liquidates `target` on its most valuable collateral. The outcome is predicted from the views
+ * at the liquidation's own timestamp: nobody healthy may be liquidated, and an unhealthy account with
+ * usable prices must be liquidatable.
+ */
+class Liquidate extends Base {
+  constructor(
+    readonly target: number,
+    readonly pct: number,
+  ) {
+    super();
+  }
+  async step(m: Model, r: Real) {
+    const { f, keeper } = r;
+    const { market } = f.lending!;
+    const next = (await time.latest()) + 1;
+    await time.setNextBlockTimestamp(next);
+    const at = { blockTag: "pending" };
+    let target = r.actors[Math.max(this.target, 0)].address;
+    if (this.target < 0) {
+      // The keeper scans every account and takes the least healthy one that has debt.
+      let lowest = MAX;
+      for (const a of r.actors) {
+        const v = await market.accountView(a.address, at);
+        if (v.borrowShares > 0n && v.health < lowest) {
+          lowest = v.health;
+          target = a.address;
+        }
+      }
+    }
+    const view = await market.accountView(target, at);
+    let best: DeployedAsset | undefined;
+    let bestValue = -1n;
+    let unusable: { asset: DeployedAsset; status: PriceStatus } | undefined;
+    for (const token of await market.collateralTokens()) {
+      const asset = Object.values(f.assets).find((x) => x.address === token)!;
+      const held = await market.collateralOf(target, token, at);
+      if (held === 0n) continue;
+      const [price, status] = await f.router.peek(token, at);
+      const s = Number(status) as PriceStatus;
+      if (!unusable && s !== PriceStatus.OK && s !== PriceStatus.FALLBACK) unusable = { asset, status: s };
+      const value = (held * price) / scale(asset);
+      if (value > bestValue) {
+        best = asset;
+        bestValue = value;
+      }
+    }
+    const asset = best ?? f.assets.WETH;
+    const maxRepay = this.pct === 100 ? MAX : (view.debt * BigInt(this.pct)) / 100n + 1n;
+
+    const label = `${this.toString()} on ${asset.symbol}`;
+    const send = () => market.connect(keeper).liquidate(target, asset.address, maxRepay);
+    count(!best ? "liq:none" : unusable ? "liq:unusable" : view.health >= WAD ? "liq:healthy" : "liq:go");
+    if (!best) {
+      const out = await attempt(r, label, target, ["NoCollateral"], send);
+      expect(out.ok, "liquidating an account without collateral reverts").to.equal(false);
+      return;
+    }
+    if (unusable) {
+      await expect(send(), `${label}: refused on ${PriceStatus[unusable.status]}`)
+        .to.be.revertedWithCustomError(f.router, "PriceNotUsable")
+        .withArgs(unusable.asset.address, Action.LIQUIDATE, unusable.status);
+      return;
+    }
+    if (view.health >= WAD) {
+      // Nobody healthy is liquidated.
+      const before = await digest(r, target);
+      await expect(send(), `${label}: healthy (${view.health})`)
+        .to.be.revertedWithCustomError(market, "NotLiquidatable")
+        .withArgs(view.health);
+      expect(await digest(r, target)).to.deep.equal(before);
+      return;
+    }
+    const out = await attempt(r, label, target, ["ZeroAmount", "ZeroShares"], send);
+    if (!out.ok) return;
+    m.liquidations += 1;
+    recordDeficits(m, r, out.receipt);
+    const after = await market.accountView(target);
+    if (after.collateralValue === 0n && (await market.collateralOf(target, asset.address)) === 0n) {
+      const anyLeft = await Promise.all(SYMBOLS.map((s) => market.collateralOf(target, f.assets[s].address)));
+      if (anyLeft.every((x) => x === 0n)) expect(after.borrowShares, "no collateral: no debt").to.equal(0n);
+    }
+  }
+  toString() {
+    const who = this.target < 0 ? "least healthy" : ACTOR_NAMES[this.target];
+    return `liquidate(${who}, ${this.pct === 100 ? "max" : `${this.pct}% of debt`})`;
+  }
+}
+
+/** Moves a price by `pct` percent: WETH on both feeds together, WBTC on its single feed. */
+class MovePrice extends Base {
+  constructor(
+    readonly sym: Sym,
+    readonly pct: number,
+  ) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    const asset = r.f.assets[this.sym];
+    const primary = asset.primaryFeed.mock!;
+    const [lo, hi] = PRICE_BOUNDS[this.sym];
+    const unit = 10n ** BigInt(asset.primaryFeed.decimals);
+    let next = ((await primary.marketAnswer()) * BigInt(100 + this.pct)) / 100n;
+    if (next < BigInt(lo) * unit) next = BigInt(lo) * unit;
+    if (next > BigInt(hi) * unit) next = BigInt(hi) * unit;
+    await primary.setPrice(next);
+    if (asset.fallbackFeed) {
+      await asset.fallbackFeed.mock!.setPrice(
+        next * 10n ** BigInt(asset.fallbackFeed.decimals - asset.primaryFeed.decimals),
+      );
+    }
+  }
+  toString() {
+    return `price(${this.sym}, ${this.pct > 0 ? "+" : ""}${this.pct}%)`;
+  }
+}
+
+/** Time passes; a keeper reads the oracle before and after, and the feeds are refreshed at their prices. */
+class Wait extends Base {
+  constructor(readonly seconds: number) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    await readOracle(r.f);
+    await time.increase(this.seconds);
+    await readOracle(r.f);
+    await refreshFeeds(r.f);
+    await readOracle(r.f);
+  }
+  toString() {
+    return `wait(${this.seconds}s)`;
+  }
+}
+
+class Sweep extends Base {
+  async step(_m: Model, r: Real) {
+    const { market } = r.f.lending!;
+    const fundBefore = await r.f.insuranceFund.totalAssets();
+    const out = await attempt(r, "sweepReserves", undefined, [], () => market.sweepReserves());
+    if (!out.ok) return;
+    let swept = 0n;
+    for (const log of out.receipt.logs) {
+      try {
+        const parsed = market.interface.parseLog(log);
+        if (parsed?.name === "ReservesSwept") swept = parsed.args[0] as bigint;
+      } catch {
+        /* another contract's log */
+      }
+    }
+    expect(await r.f.insuranceFund.totalAssets(), "the fund receives what is swept").to.equal(
+      fundBefore + swept,
+    );
+  }
+  toString() {
+    return "sweepReserves()";
+  }
+}
+
+class TopUp extends Base {
+  constructor(readonly amount: bigint) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    const before = await r.f.insuranceFund.totalAssets();
+    await r.f.insuranceFund.connect(r.keeper).topUp(this.amount);
+    expect(await r.f.insuranceFund.totalAssets()).to.equal(before + this.amount);
+  }
+  toString() {
+    return `topUp(${this.amount})`;
+  }
+}
+
+/* ARBITRARIES */
+
+const actor = fc.integer({ min: 0, max: ACTOR_NAMES.length - 1 });
+const sym = fc.constantFrom<Sym>(...SYMBOLS);
+const pct = fc.oneof(fc.integer({ min: 1, max: 100 }), fc.constant(100));
+
+const borrower = fc.constantFrom(0, 2, 3);
+const weighted = (weight: number, arbitrary: fc.Arbitrary<Cmd>) => ({ weight, arbitrary });
+
+/** One arbitrary over all commands, weighted towards the paths that end in liquidations and deficits. */
+const commandArbs: fc.Arbitrary<Cmd>[] = [
+  fc.oneof(
+    weighted(
+      2,
+      fc.tuple(actor, fc.bigInt({ min: u(1), max: u(100_000) })).map(([w, a]) => new Supply(w, a)),
+    ),
+    weighted(
+      2,
+      fc.tuple(actor, pct).map(([w, p]) => new Withdraw(w, p)),
+    ),
+    weighted(
+      2,
+      fc
+        .tuple(actor, sym, fc.integer({ min: 1, max: 20_000 }))
+        .map(([w, s, t]) => new SupplyCollateral(w, s, t)),
+    ),
+    weighted(
+      2,
+      fc.tuple(actor, sym, pct).map(([w, s, p]) => new WithdrawCollateral(w, s, p)),
+    ),
+    weighted(
+      3,
+      fc.tuple(actor, fc.integer({ min: 10, max: 130 })).map(([w, p]) => new Borrow(w, p)),
+    ),
+    weighted(
+      2,
+      fc.tuple(actor, pct).map(([w, p]) => new Repay(w, p)),
+    ),
+    weighted(
+      2,
+      fc.tuple(actor, pct).map(([w, p]) => new Liquidate(w, p)),
+    ),
+    weighted(
+      2,
+      borrower.map((w) => new Liquidate(w, 100)),
+    ),
+    weighted(
+      3,
+      pct.map((p) => new Liquidate(-1, p)),
+    ),
+    weighted(
+      2,
+      fc.tuple(sym, fc.integer({ min: -60, max: 30 })).map(([s, p]) => new MovePrice(s, p)),
+    ),
+    weighted(
+      2,
+      fc.tuple(sym, fc.integer({ min: -19, max: -3 })).map(([s, p]) => new MovePrice(s, p)),
+    ),
+    weighted(
+      2,
+      fc.integer({ min: 1, max: 30 * 86400 }).map((s) => new Wait(s)),
+    ),
+    weighted(1, fc.constant(new Sweep())),
+    weighted(
+      1,
+      fc.bigInt({ min: u(1), max: u(20_000) }).map((a) => new TopUp(a)),
+    ),
+  ),
+];
+
+/* THE PROPERTY */
+
+describe("lending invariants (stateful fuzz)", () => {
+  it(`invariants: books balance, deficits are covered or socialised, nobody healthy is liquidated (${FUZZ_RUNS} runs x up to ${FUZZ_COMMANDS} commands)`, async function () {
+    // About 1.5 s per run of 25 commands; leave room for shrinking a failure.
+    this.timeout(Math.max(120_000, FUZZ_RUNS * FUZZ_COMMANDS * 1_000));
+    let liquidations = 0;
+    let deficits = 0n;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(NegativeBalancePolicy.PROTECTED, NegativeBalancePolicy.RECOURSE),
+        fc.commands(commandArbs, { maxCommands: FUZZ_COMMANDS, size: "max" }),
+        async (policy, cmds) => {
+          const real = (await loadFixture(systems))[policy];
+          const model: Model = { deficit: 0n, covered: 0n, socialised: 0n, recourse: 0n, liquidations: 0 };
+          await checkInvariants(model, real);
+          await fc.asyncModelRun(() => ({ model, real }), cmds);
+          liquidations += model.liquidations;
+          deficits += model.deficit;
+        },
+      ),
+      { numRuns: FUZZ_RUNS, seed: FUZZ_SEED, endOnFailure: process.env.FUZZ_SHRINK === "0" },
+    );
+    console.log(`      commands run: ${JSON.stringify(STATS)}`);
+    console.log(
+      `      ${liquidations} liquidations, total deficit ${deficits} base units over ${FUZZ_RUNS} runs`,
+    );
+  });
+});
