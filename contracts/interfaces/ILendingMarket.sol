@@ -13,7 +13,8 @@ import {BadDebtTotals} from "../libraries/RiskTypes.sol";
 /// down and the repayment it needs rounds up.
 /// Health = sum(collateral value x liquidation threshold) / debt. Below 1 an account may be liquidated.
 /// Every entry point runs in the same order: validate, accrue interest, read the oracle (once per asset),
-/// compute, write state, check health, emit, transfer tokens last.
+/// compute, write state, check health, emit, transfer tokens last (supplyCollateral needs neither interest
+/// nor a price).
 interface ILendingMarket {
     /// @notice A collateral asset's risk parameters, as an admin sets them.
     struct CollateralParams {
@@ -78,15 +79,16 @@ interface ILendingMarket {
     function supplyCollateral(address token, uint256 amount, address onBehalf) external;
 
     /// @notice Withdraws `amount` of the caller's collateral to `receiver`. With debt outstanding this needs
-    /// an OK price for every collateral of the account and leaves the debt within the borrow capacity.
-    /// @dev Reverts with ZeroAmount, ZeroAddress, CollateralNotListed, InsufficientCollateral, Paused,
-    /// RecourseDebtOutstanding, PriceNotUsable (from the oracle) or InsufficientBorrowCapacity. Emits
+    /// an OK price for every collateral the account still holds afterwards and leaves the debt within the
+    /// borrow capacity.
+    /// @dev Reverts with ZeroAmount, ZeroAddress, CollateralNotListed, InsufficientCollateral, MarketPaused,
+    /// RecourseDebtOutstanding, PriceNotUsable or InsufficientBorrowCapacity. Emits
     /// WithdrawCollateral (and MarginCall when the account ends below the warning level).
     function withdrawCollateral(address token, uint256 amount, address receiver) external;
 
     /// @notice Borrows `assets` of the base asset to `receiver` against the caller's collateral, minting
     /// borrow shares rounded up. Needs an OK price for every collateral of the account.
-    /// @dev Reverts with ZeroAmount, ZeroAddress, Paused, RecourseDebtOutstanding, BelowMinBorrow,
+    /// @dev Reverts with ZeroAmount, ZeroAddress, MarketPaused, RecourseDebtOutstanding, BelowMinBorrow,
     /// BorrowCapExceeded, InsufficientLiquidity, PriceNotUsable or InsufficientBorrowCapacity. Emits Borrow
     /// (and MarginCall when the account ends below the warning level).
     function borrow(uint256 assets, address receiver) external returns (uint256 shares);
@@ -100,14 +102,21 @@ interface ILendingMarket {
     /* LIQUIDATION */
 
     /// @notice Repays up to `maxRepay` of an unhealthy borrower's debt and seizes `token` collateral worth
-    /// the repayment x (1 + bonus) at the oracle price. The close factor caps the repayment at 50% of the debt,
-    /// or 100% when health is below 0.95 or the debt is under the small-position threshold. The liquidator
-    /// also pays the protocol's share of the bonus (in the base asset) into the market's reserves, which
-    /// are swept to the insurance fund. When the borrower is left with no collateral at all, the rest of its
-    /// debt is a deficit and goes down the waterfall in the same transaction: insurance fund, then suppliers.
-    /// @dev Needs a price the policy allows for LIQUIDATE on every collateral of the borrower. Reverts with
-    /// ZeroAmount, CollateralNotListed, NotLiquidatable, NoCollateral or PriceNotUsable. Emits Liquidate
-    /// (and the waterfall's events).
+    /// the repayment x (1 + bonus) at the oracle price. The close factor caps the repayment at 50% of the
+    /// debt, or 100% when health is below 0.95 or the debt is at or under the small-position threshold. The
+    /// liquidator also pays the protocol's share of the bonus (in the base asset) into the market's
+    /// reserves, which are swept to the insurance fund.
+    /// Guards: the bonus is capped so that a solvent account (collateral worth more than its debt) is never
+    /// taken below zero; an insolvent account must be cleared collateral by collateral, each liquidation
+    /// taking the whole balance of the chosen collateral (InsolventMustSeizeAll otherwise). When the
+    /// borrower is left with no collateral at all, the rest of its debt is a deficit and goes down the
+    /// waterfall in the same transaction: reserves, insurance fund, then suppliers.
+    /// @dev The collateral seized needs a price the policy allows for LIQUIDATE. Another collateral of the
+    /// borrower whose price is refused does not block the liquidation: it counts at a high estimate
+    /// (max(price, last good price) x (1 + its maxDeviation)), which can only overstate health. When the
+    /// seizure is capped at the balance, the repayment it pays for is rounded up and may exceed `maxRepay`
+    /// by one base unit. Reverts with ZeroAmount, CollateralNotListed, NotLiquidatable, NoCollateral,
+    /// InsolventMustSeizeAll or PriceNotUsable. Emits Liquidate (and the waterfall's events).
     /// @return repaid Base assets paid by the liquidator (excluding the protocol fee).
     /// @return seized Collateral units sent to the liquidator.
     function liquidate(
@@ -124,7 +133,8 @@ interface ILendingMarket {
     /// @notice Sends the reserves the market holds in cash to the insurance fund. Emits ReservesSwept.
     function sweepReserves() external returns (uint256 swept);
 
-    /// @notice Emits MarginCall if `account` is below the warning health (for bots that warn users).
+    /// @notice Emits MarginCall if `account` is below the warning health (for bots that warn users), and only
+    /// when every collateral price is OK (no warning on a price the oracle does not trust).
     /// @return health The account's health at the oracle's current prices.
     function checkMarginCall(address account) external returns (uint256 health);
 
@@ -167,7 +177,7 @@ interface ILendingMarket {
     function listCollateral(address token, CollateralParams calldata params, uint256 probeAmount) external;
 
     /// @notice Changes a listed collateral's parameters. Bounds: liquidationThreshold at most 98%, bonus at
-    /// most 25%, ltv below the threshold, threshold x (1 + bonus) at most 1.
+    /// most 25%, ltv below the threshold, threshold x (1 + bonus) at most 0.95 (which binds before the 98% cap).
     /// @dev Emits CollateralParamsSet.
     function setCollateralParams(address token, CollateralParams calldata params) external;
 
@@ -178,7 +188,8 @@ interface ILendingMarket {
     /// MarketParamsSet.
     function setMarketParams(MarketParams calldata params) external;
 
-    /// @notice Sets the interest rate model (accruing first at the old one). Emits RateModelSet.
+    /// @notice Sets the interest rate model (accruing first at the old one). The model is trusted: one that
+    /// reverts stops accrual, and with it every entry point that accrues. Emits RateModelSet.
     function setRateModel(address rateModel) external;
 
     /// @notice Pauses or unpauses new risk (borrow, withdraw collateral). The pause guardian may pause;

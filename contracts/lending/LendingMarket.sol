@@ -310,22 +310,35 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
             revert Errors.NotLiquidatable(_health(v.liquidationCapacity, debt));
 
         Collateral storage c = _collaterals[index];
+        // The bonus never takes a solvent account below zero: it is capped at what the account's equity
+        // pays for (collateral value / debt). An insolvent account pays the full bonus: clearing bad debt
+        // must stay worth a liquidator's while, and the waterfall meets the cost.
+        uint256 bonusFactor = WAD + c.liquidationBonus;
+        if (v.collateralValue > debt)
+            bonusFactor = MathLib.min(bonusFactor, v.collateralValue.wDivDown(debt));
         repaid = MathLib.min(maxRepay, _maxClose(v.liquidationCapacity, debt));
-        (repaid, seized) = _seizure(c, v.price, repaid, balance);
+        (repaid, seized) = _seizure(c, v.price, repaid, balance, bonusFactor);
+        // An insolvent account is cleared collateral by collateral: no dust may be left behind to keep the
+        // deficit off the books.
+        if (v.collateralValue < debt && seized < balance) {
+            revert Errors.InsolventMustSeizeAll(
+                balance.mulDivUp(v.price, _scale(c.decimals)).wDivUp(bonusFactor)
+            );
+        }
         (repaid, shares) = _repayShares(a.borrowShares, repaid);
-        fee = repaid.wMulUp(c.liquidationBonus).wMulUp(params.protocolShare);
+        fee = repaid.wMulUp(bonusFactor - WAD).wMulUp(params.protocolShare);
     }
 
-    /// @dev Collateral worth `repaid` x (1 + bonus) at `price`, rounded down; capped at `balance`, in which
+    /// @dev Collateral worth `repaid` x bonusFactor at `price`, rounded down; capped at `balance`, in which
     /// case the repayment is what that collateral pays for, rounded up.
     function _seizure(
         Collateral storage c,
         uint256 price,
         uint256 repaid,
-        uint256 balance
+        uint256 balance,
+        uint256 bonusFactor
     ) internal view returns (uint256, uint256 seized) {
         uint256 scale = _scale(c.decimals);
-        uint256 bonusFactor = WAD + c.liquidationBonus;
         seized = repaid.wMulDown(bonusFactor).mulDivDown(scale, price);
         if (seized > balance) {
             seized = balance;
@@ -360,9 +373,10 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
         Totals storage t = _totals;
         uint256 debt = uint256(a.borrowShares).toAssetsUp(t.borrowAssets, t.borrowShares);
         if (debt == 0) return type(uint256).max;
-        Valuation memory v = _value(account, a.assetsIn, Action.REPAY, MAX_COLLATERALS);
+        Valuation memory v = _peekValue(account, a.assetsIn);
         health = _health(v.liquidationCapacity, debt);
-        _marginCall(account, health);
+        // A warning is only as good as its prices: none on a price that is not OK.
+        if (v.allOk) _marginCall(account, health);
     }
 
     /* VIEWS */
@@ -534,12 +548,27 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
         for (uint256 i = 0; assetsIn != 0; ++i) {
             if (assetsIn & 1 == 1) {
                 Collateral storage c = _collaterals[i];
-                (uint256 price, ) = oracle.priceFor(c.token, action);
+                (uint256 price, PriceStatus status) = oracle.price(c.token);
+                if (status != PriceStatus.OK && !oracle.isAllowed(status, action)) {
+                    // A collateral that is not being seized must not shield the account from liquidation
+                    // when its own feed fails (1 wei of it would do): it counts at a high estimate, which
+                    // can only overstate health. Anything else needs a price the policy allows.
+                    if (action != Action.LIQUIDATE || i == priceOf) {
+                        revert Errors.PriceNotUsable(c.token, action, status);
+                    }
+                    price = _highEstimate(c.token, price);
+                }
                 _addValue(v, c, _collateral[account][i], price);
                 if (i == priceOf) v.price = price;
             }
             assetsIn >>= 1;
         }
+    }
+
+    /// @dev max(price, last good price) x (1 + the asset's maxDeviation), rounded up.
+    function _highEstimate(address token, uint256 price) internal view returns (uint256) {
+        (uint256 lastGood, ) = oracle.lastGoodPrice(token);
+        return MathLib.max(price, lastGood).wMulUp(WAD + oracle.assetConfig(token).maxDeviation);
     }
 
     /// @dev `_value` from `peek`: the oracle's current view, whatever its status (for views only).
@@ -702,7 +731,9 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
         Bounds.check("liquidationBonus", p.liquidationBonus, 0, MAX_LIQUIDATION_BONUS);
         if (
             p.ltv >= p.liquidationThreshold ||
-            uint256(p.liquidationThreshold).wMulUp(WAD + p.liquidationBonus) > WAD
+            // A liquidation below the threshold must leave the account healthier, or back-to-back
+            // liquidations would get around the close factor.
+            uint256(p.liquidationThreshold).wMulUp(WAD + p.liquidationBonus) > FULL_CLOSE_HEALTH
         ) {
             revert Errors.InvalidCollateralParams(p.ltv, p.liquidationThreshold, p.liquidationBonus);
         }

@@ -118,7 +118,13 @@ library Errors {
     /// @notice Thrown when new risk is taken while the market is paused.
     error MarketPaused();
 
+    /// @notice Thrown when a liquidation of an insolvent account (collateral worth less than its debt) would
+    /// leave part of the chosen collateral behind: it must take all of it, so that the deficit is realised
+    /// once the last collateral is gone.
+    /// @param repayNeeded The repayment that seizes the whole balance.
+    error InsolventMustSeizeAll(uint256 repayNeeded);
+
     /// @notice Thrown when a collateral's parameters are inconsistent: ltv must be below the liquidation
-    /// threshold, and threshold x (1 + bonus) must not exceed 1.
+    /// threshold, and threshold x (1 + bonus) must not exceed FULL_CLOSE_HEALTH (0.95).
     error InvalidCollateralParams(uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus);
 }

@@ -282,7 +282,7 @@ describe("lending: administration", () => {
       expect((await market.collateralTokens()).length).to.equal(3);
     });
 
-    it("listCollateral: parameters out of bounds revert (OutOfBounds, InvalidCollateralParams) and nothing is listed", async () => {
+    it("listCollateral: parameters out of bounds revert (OutOfBounds, InvalidCollateralParams, including the 0.95 rule) and nothing is listed; at the 0.95 rule it lists", async () => {
       const { f, market, list } = await setup();
       const { token } = await newToken(f, 18);
       await expect(list(token, PARAMS({ liquidationBonus: wad(0.25) + 1n })))
@@ -291,7 +291,22 @@ describe("lending: administration", () => {
       await expect(list(token, PARAMS({ ltv: wad(0.7) })))
         .to.be.revertedWithCustomError(market, "InvalidCollateralParams")
         .withArgs(wad(0.7), wad(0.7), wad(0.1));
+      // The 0.95 rule: (0.76 + 1 wei) x 1.25 is over FULL_CLOSE_HEALTH; 0.9 x 1.1 = 0.99 too.
+      for (const [lt, bonus] of [
+        [wad(0.76) + 1n, wad(0.25)],
+        [wad(0.9), wad(0.1)],
+      ]) {
+        await expect(list(token, PARAMS({ liquidationThreshold: lt, liquidationBonus: bonus })))
+          .to.be.revertedWithCustomError(market, "InvalidCollateralParams")
+          .withArgs(wad(0.6), lt, bonus);
+      }
       expect((await market.collateralTokens()).length).to.equal(3);
+      // At the rule: 0.76 x 1.25 = 0.95 lists.
+      const at = PARAMS({ liquidationThreshold: wad(0.76), liquidationBonus: wad(0.25) });
+      await expect(list(token, at))
+        .to.emit(market, "CollateralParamsSet")
+        .withArgs(await token.getAddress(), collateralTuple(at));
+      expect((await market.collateralTokens()).length).to.equal(4);
     });
 
     it("listCollateral: reverts with FeeOnTransfer(token, probe, probe - fee) for a 1% fee-on-transfer token; nothing listed, the probe stays with the admin", async () => {
@@ -431,40 +446,48 @@ describe("lending: administration", () => {
       expect(view.liquidationCapacity).to.equal(usdc(1800));
     });
 
-    it("setCollateralParams: liquidationThreshold 98% passes; one wei more reverts with OutOfBounds", async () => {
+    it("setCollateralParams: liquidationThreshold is bounded at 98% (98% + 1 wei reverts with OutOfBounds, checked first), but the 0.95 rule makes 95% (with no bonus) the highest threshold that passes", async () => {
       const { f, market } = await setup();
       const { admin } = f.actors;
+      expect(await market.MAX_LIQUIDATION_THRESHOLD()).to.equal(wad(0.98));
+      // The only bonus compatible with the highest threshold is none: 0.95 x (1 + 0) = 0.95.
       const at = {
         ...WETH_PARAMS,
         ltv: wad(0.9),
-        liquidationThreshold: wad(0.98),
-        liquidationBonus: wad(0.02),
+        liquidationThreshold: wad(0.95),
+        liquidationBonus: 0n,
       };
-      await expect(market.connect(admin).setCollateralParams(weth(f), at)).to.emit(
-        market,
-        "CollateralParamsSet",
-      );
+      await expect(market.connect(admin).setCollateralParams(weth(f), at))
+        .to.emit(market, "CollateralParamsSet")
+        .withArgs(weth(f), collateralTuple(at));
+      expect((await market.collateralConfig(weth(f))).liquidationThreshold).to.equal(wad(0.95));
+      // One wei more, or the 98% bound itself, breaks the 0.95 rule whatever the bonus.
+      for (const lt of [wad(0.95) + 1n, wad(0.98)]) {
+        await expect(market.connect(admin).setCollateralParams(weth(f), { ...at, liquidationThreshold: lt }))
+          .to.be.revertedWithCustomError(market, "InvalidCollateralParams")
+          .withArgs(at.ltv, lt, 0n);
+      }
+      // Beyond the bound: OutOfBounds comes before the 0.95 rule.
       await expect(
         market.connect(admin).setCollateralParams(weth(f), { ...at, liquidationThreshold: wad(0.98) + 1n }),
       )
         .to.be.revertedWithCustomError(market, "OutOfBounds")
         .withArgs("liquidationThreshold", wad(0.98) + 1n, 0n, wad(0.98));
-      expect((await market.collateralConfig(weth(f))).liquidationThreshold).to.equal(wad(0.98));
+      expect((await market.collateralConfig(weth(f))).liquidationThreshold).to.equal(wad(0.95));
     });
 
-    it("setCollateralParams: liquidationBonus 25% passes (with threshold x 1.25 = 1); one wei more reverts with OutOfBounds", async () => {
+    it("setCollateralParams: liquidationBonus 25% passes (with threshold 0.76: 0.76 x 1.25 = 0.95); one wei more reverts with OutOfBounds", async () => {
       const { f, market } = await setup();
       const { admin } = f.actors;
       const at = {
         ...WETH_PARAMS,
         ltv: wad(0.7),
-        liquidationThreshold: wad(0.8),
+        liquidationThreshold: wad(0.76),
         liquidationBonus: wad(0.25),
       };
-      await expect(market.connect(admin).setCollateralParams(weth(f), at)).to.emit(
-        market,
-        "CollateralParamsSet",
-      );
+      await expect(market.connect(admin).setCollateralParams(weth(f), at))
+        .to.emit(market, "CollateralParamsSet")
+        .withArgs(weth(f), collateralTuple(at));
       await expect(
         market.connect(admin).setCollateralParams(weth(f), { ...at, liquidationBonus: wad(0.25) + 1n }),
       )
@@ -473,29 +496,67 @@ describe("lending: administration", () => {
       expect((await market.collateralConfig(weth(f))).liquidationBonus).to.equal(wad(0.25));
     });
 
-    it("setCollateralParams: threshold x (1 + bonus) above 1 reverts with InvalidCollateralParams(ltv, threshold, bonus)", async () => {
+    it("setCollateralParams: threshold x (1 + bonus) = 0.95 (FULL_CLOSE_HEALTH) passes; one wei beyond, on either parameter, reverts with InvalidCollateralParams(ltv, threshold, bonus)", async () => {
       const { f, market } = await setup();
       const { admin } = f.actors;
-      // 0.8e18 + 1 wei at 25%: (0.8e18 + 1) x 1.25 = 1e18 + 1.25 -> rounded up, above 1.
-      const p = {
-        ...WETH_PARAMS,
-        ltv: wad(0.7),
-        liquidationThreshold: wad(0.8) + 1n,
-        liquidationBonus: wad(0.25),
-      };
-      await expect(market.connect(admin).setCollateralParams(weth(f), p))
+      expect(await market.FULL_CLOSE_HEALTH()).to.equal(wad(0.95));
+      const cases = [
+        // 0.76 x 1.25 = 0.95; (0.76 + 1 wei) x 1.25 = 0.95 + 1.25 wei, rounded up.
+        { lt: wad(0.76), bonus: wad(0.25), beyond: { lt: wad(0.76) + 1n, bonus: wad(0.25) } },
+        // 0.8 x 1.1875 = 0.95; 0.8 x (1.1875 + 1 wei) = 0.95 + 0.8 wei, rounded up.
+        { lt: wad(0.8), bonus: wad(0.1875), beyond: { lt: wad(0.8), bonus: wad(0.1875) + 1n } },
+      ];
+      for (const c of cases) {
+        const at = { ...WETH_PARAMS, ltv: wad(0.5), liquidationThreshold: c.lt, liquidationBonus: c.bonus };
+        expect((c.lt * (WAD + c.bonus)) / WAD).to.equal(wad(0.95));
+        await expect(market.connect(admin).setCollateralParams(weth(f), at))
+          .to.emit(market, "CollateralParamsSet")
+          .withArgs(weth(f), collateralTuple(at));
+        const beyond = { ...at, liquidationThreshold: c.beyond.lt, liquidationBonus: c.beyond.bonus };
+        await expect(market.connect(admin).setCollateralParams(weth(f), beyond))
+          .to.be.revertedWithCustomError(market, "InvalidCollateralParams")
+          .withArgs(wad(0.5), c.beyond.lt, c.beyond.bonus);
+        const stored = await market.collateralConfig(weth(f));
+        expect([stored.liquidationThreshold, stored.liquidationBonus]).to.deep.equal([c.lt, c.bonus]);
+      }
+    });
+
+    it("setCollateralParams: the product is rounded up: at a 5% bonus, threshold 0.904761904761904761 (x 1.05 = 0.95 - 0.95 wei, rounded up to 0.95) passes; one wei more (0.95 + 0.1 wei) reverts", async () => {
+      const { f, market } = await setup();
+      const { admin } = f.actors;
+      const lt = 904_761_904_761_904_761n;
+      // lt x 1.05 = 949,999,999,999,999,999.05e-18: rounded up to exactly 0.95.
+      expect(lt * wad(1.05)).to.equal(wad(0.95) * WAD - 95n * 10n ** 16n);
+      const at = { ...WETH_PARAMS, liquidationThreshold: lt };
+      await expect(market.connect(admin).setCollateralParams(weth(f), at))
+        .to.emit(market, "CollateralParamsSet")
+        .withArgs(weth(f), collateralTuple(at));
+      // (lt + 1) x 1.05 = 0.95 + 0.1 wei: rounded down it would pass; rounded up it is over.
+      expect((lt + 1n) * wad(1.05)).to.equal(wad(0.95) * WAD + 10n ** 17n);
+      await expect(
+        market.connect(admin).setCollateralParams(weth(f), { ...at, liquidationThreshold: lt + 1n }),
+      )
         .to.be.revertedWithCustomError(market, "InvalidCollateralParams")
-        .withArgs(p.ltv, p.liquidationThreshold, p.liquidationBonus);
-      // 0.9 x 1.12 = 1.008
-      const q = {
-        ...WETH_PARAMS,
-        ltv: wad(0.8),
-        liquidationThreshold: wad(0.9),
-        liquidationBonus: wad(0.12),
-      };
-      await expect(market.connect(admin).setCollateralParams(weth(f), q))
-        .to.be.revertedWithCustomError(market, "InvalidCollateralParams")
-        .withArgs(q.ltv, q.liquidationThreshold, q.liquidationBonus);
+        .withArgs(WETH_PARAMS.ltv, lt + 1n, wad(0.05));
+      expect((await market.collateralConfig(weth(f))).liquidationThreshold).to.equal(lt);
+    });
+
+    it("setCollateralParams: pairs the old rule (product at most 1) accepted now revert with InvalidCollateralParams: 0.8 x 1.25 = 1, 0.9 x 1.1 = 0.99, 0.9 x 1.06 = 0.954; state unchanged", async () => {
+      const { f, market } = await setup();
+      const { admin } = f.actors;
+      const pairs = [
+        { ltv: wad(0.7), liquidationThreshold: wad(0.8), liquidationBonus: wad(0.25) },
+        { ltv: wad(0.8), liquidationThreshold: wad(0.9), liquidationBonus: wad(0.1) },
+        { ltv: wad(0.8), liquidationThreshold: wad(0.9), liquidationBonus: wad(0.06) },
+        // 0.9 x 1.12 = 1.008: refused before and now.
+        { ltv: wad(0.8), liquidationThreshold: wad(0.9), liquidationBonus: wad(0.12) },
+      ];
+      for (const q of pairs) {
+        const p = { ...WETH_PARAMS, ...q };
+        await expect(market.connect(admin).setCollateralParams(weth(f), p))
+          .to.be.revertedWithCustomError(market, "InvalidCollateralParams")
+          .withArgs(p.ltv, p.liquidationThreshold, p.liquidationBonus);
+      }
       const c = await market.collateralConfig(weth(f));
       expect([c.ltv, c.liquidationThreshold, c.liquidationBonus, c.supplyCap]).to.deep.equal([
         WETH_PARAMS.ltv,

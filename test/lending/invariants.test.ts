@@ -1,19 +1,24 @@
 /**
  * Stateful fuzzing of the lending market (fast-check, command-based): random sequences of supply,
  * withdraw, supplyCollateral, withdrawCollateral, borrow, repay, liquidate (by a keeper, on the most
- * valuable collateral), price moves including gaps of up to -60% (WETH on both feeds together, WBTC on its
- * single feed), time jumps (the feeds refreshed after, a keeper reading the oracle around them),
- * sweepReserves and insurance top-ups, by four actors, under both negative-balance policies.
+ * valuable collateral with a usable price; informed keepers pass max uint to an insolvent account,
+ * uninformed ones a share of the debt), price moves including gaps of up to -60% (WETH on both feeds
+ * together, WBTC on its single feed), WBTC's feed going stale, time jumps (the feeds refreshed after, a
+ * keeper reading the oracle around them), sweepReserves and insurance top-ups, by four actors, under both
+ * negative-balance policies.
  *
  * After every step:
  * - expectConservation (tokens cover the books, deficit == covered + socialised, recourse ledger);
  * - the bad-debt ledger equals the sum of the DeficitRealised events seen;
  * - the actors' shares add up to the totals, and their collateral to each collateral's total;
  * - no account holds debt without collateral (a deficit is realised when the last collateral goes).
- * Around every liquidation the outcome is predicted from the views at the liquidation's own timestamp:
- * NoCollateral, PriceNotUsable (first unusable collateral), NotLiquidatable(health) for a healthy
- * account (so nobody healthy is liquidated), else it goes through. A command that reverts must revert
- * with one of the errors expected for it and leave the state unchanged.
+ * Around every liquidation the outcome is predicted exactly from the views at the liquidation's own
+ * timestamp, with a TypeScript model of the contract's (`predict`): another collateral's refused price
+ * counts at its high estimate (the seized one's reverts PriceNotUsable), NotLiquidatable(health) for a
+ * healthy account (so nobody healthy is liquidated), InsolventMustSeizeAll(repayNeeded) when an insolvent
+ * account would keep part of the chosen collateral, ZeroAmount, else the Liquidate event's repaid, seized
+ * and fee, with the bonus of a solvent account capped at value / debt (and no deficit from it). A command
+ * that reverts must revert with one of the errors expected for it and leave the state unchanged.
  *
  * FUZZ_RUNS (default 20), FUZZ_COMMANDS (default 25) and FUZZ_SEED set the run; on failure fast-check
  * prints the seed and the shrunk command sequence to replay it.
@@ -28,7 +33,7 @@ import type { ContractTransactionReceipt, ContractTransactionResponse } from "et
 import { localConfig } from "../../deploy/config";
 import { deploySystem, type DeployedAsset } from "../../deploy/deploySystem";
 import { Action, NegativeBalancePolicy, PriceStatus } from "../../deploy/enums";
-import { toUnits, WAD } from "../../deploy/units";
+import { toUnits, wad, WAD } from "../../deploy/units";
 import { expectConservation } from "../helpers/conservation";
 import type { Fixture } from "../helpers/fixture";
 
@@ -452,15 +457,99 @@ class Repay extends Base {
   }
 }
 
+/** The local configuration's collateral parameters and protocol share, as WAD. */
+const LENDING = localConfig().lending!;
+const RISK = Object.fromEntries(
+  LENDING.collaterals.map((c) => [
+    c.symbol,
+    { lt: wad(c.liquidationThreshold), bonus: wad(c.liquidationBonus) },
+  ]),
+) as Record<string, { lt: bigint; bonus: bigint }>;
+const PROTOCOL_SHARE = wad(LENDING.params.protocolShare);
+const SMALL_POSITION = u(LENDING.params.smallPosition);
+const FULL_CLOSE_HEALTH = wad("0.95");
+const mulDivDown = (x: bigint, y: bigint, d: bigint) => (x * y) / d;
+const mulDivUp = (x: bigint, y: bigint, d: bigint) => (x * y + d - 1n) / d;
+const min = (a: bigint, b: bigint) => (a < b ? a : b);
+
+/** One collateral of the target as a liquidation at the next block sees it. */
+interface Held {
+  asset: DeployedAsset;
+  amount: bigint;
+  /** What the oracle reports (peek) and whether the policy allows it for LIQUIDATE. */
+  price: bigint;
+  status: PriceStatus;
+  allowed: boolean;
+  /** LendingMarket._highEstimate: max(price, last good price) x (1 + maxDeviation), rounded up. */
+  estimate: bigint;
+}
+
+/** What a liquidation does, as the model predicts it. */
+type Prediction =
+  | { kind: "NoCollateral" }
+  | { kind: "PriceNotUsable"; status: PriceStatus }
+  | { kind: "NotLiquidatable"; health: bigint }
+  | { kind: "ZeroAmount" }
+  | { kind: "InsolventMustSeizeAll"; repayNeeded: bigint }
+  | { kind: "ok"; repaid: bigint; seized: bigint; fee: bigint; solvent: boolean; estimated: boolean };
+
 /**
- * The keeper liquidates `target` on its most valuable collateral. The outcome is predicted from the views
- * at the liquidation's own timestamp: nobody healthy may be liquidated, and an unhealthy account with
- * usable prices must be liquidatable.
+ * LendingMarket._liquidation and _seizure (A, B and C of the audit): every collateral is valued at its
+ * price when the policy allows it, another collateral's refused price at its high estimate, and the seized
+ * collateral's refused price reverts; a solvent account's bonus is capped at value / debt; an insolvent
+ * account must lose the whole balance of the chosen collateral.
+ */
+function predict(held: Held[], chosen: DeployedAsset, debt: bigint, maxRepay: bigint): Prediction {
+  const h = held.find((x) => x.asset === chosen);
+  if (!h) return { kind: "NoCollateral" };
+  let value = 0n;
+  let capacity = 0n;
+  let estimated = false;
+  for (const x of held) {
+    let price = x.price;
+    if (!x.allowed) {
+      if (x === h) return { kind: "PriceNotUsable", status: x.status };
+      price = x.estimate;
+      estimated = true;
+    }
+    const v = mulDivDown(x.amount, price, scale(x.asset));
+    value += v;
+    capacity += mulDivDown(v, RISK[x.asset.symbol].lt, WAD);
+  }
+  const health = debt === 0n ? MAX : mulDivDown(capacity, WAD, debt);
+  if (capacity >= debt) return { kind: "NotLiquidatable", health };
+  const maxClose =
+    debt <= SMALL_POSITION || health < FULL_CLOSE_HEALTH ? debt : mulDivUp(debt, WAD / 2n, WAD);
+  let bonusFactor = WAD + RISK[chosen.symbol].bonus;
+  if (value > debt) bonusFactor = min(bonusFactor, mulDivDown(value, WAD, debt));
+  const sc = scale(chosen);
+  let repaid = min(maxRepay, maxClose);
+  let seized = mulDivDown(mulDivDown(repaid, bonusFactor, WAD), sc, h.price);
+  const wholeBalance = mulDivUp(mulDivUp(h.amount, h.price, sc), WAD, bonusFactor);
+  if (seized > h.amount) {
+    seized = h.amount;
+    repaid = wholeBalance;
+  }
+  if (seized === 0n) return { kind: "ZeroAmount" };
+  if (value < debt && seized < h.amount) return { kind: "InsolventMustSeizeAll", repayNeeded: wholeBalance };
+  repaid = min(repaid, debt);
+  const fee = mulDivUp(mulDivUp(repaid, bonusFactor - WAD, WAD), PROTOCOL_SHARE, WAD);
+  return { kind: "ok", repaid, seized, fee, solvent: value > debt, estimated };
+}
+
+/**
+ * The keeper liquidates `target` on its most valuable collateral with a price the policy allows (the most
+ * valuable one when none has). An informed keeper passes max uint when the account is insolvent at the
+ * liquidation's prices (B); an uninformed one passes `pct` of the debt regardless. The outcome is predicted
+ * exactly from the views at the liquidation's own timestamp (`predict`): the revert and its arguments, or
+ * the Liquidate event's repaid, seized and fee. Nobody healthy is liquidated, and a liquidation of an
+ * account solvent at trusted prices never realises a deficit (C).
  */
 class Liquidate extends Base {
   constructor(
     readonly target: number,
     readonly pct: number,
+    readonly informed: boolean = true,
   ) {
     super();
   }
@@ -483,52 +572,93 @@ class Liquidate extends Base {
       }
     }
     const view = await market.accountView(target, at);
-    let best: DeployedAsset | undefined;
-    let bestValue = -1n;
-    let unusable: { asset: DeployedAsset; status: PriceStatus } | undefined;
+    const held: Held[] = [];
     for (const token of await market.collateralTokens()) {
       const asset = Object.values(f.assets).find((x) => x.address === token)!;
-      const held = await market.collateralOf(target, token, at);
-      if (held === 0n) continue;
-      const [price, status] = await f.router.peek(token, at);
-      const s = Number(status) as PriceStatus;
-      if (!unusable && s !== PriceStatus.OK && s !== PriceStatus.FALLBACK) unusable = { asset, status: s };
-      const value = (held * price) / scale(asset);
-      if (value > bestValue) {
-        best = asset;
-        bestValue = value;
-      }
+      const amount = await market.collateralOf(target, token, at);
+      if (amount === 0n) continue;
+      const [price, rawStatus] = await f.router.peek(token, at);
+      const status = Number(rawStatus) as PriceStatus;
+      const [lastGood] = await f.router.lastGoodPrice(token, at);
+      const { maxDeviation } = await f.router.assetConfig(token, at);
+      held.push({
+        asset,
+        amount,
+        price,
+        status,
+        allowed: await f.router.isAllowed(status, Action.LIQUIDATE, at),
+        estimate: mulDivUp(price > lastGood ? price : lastGood, WAD + maxDeviation, WAD),
+      });
     }
-    const asset = best ?? f.assets.WETH;
-    const maxRepay = this.pct === 100 ? MAX : (view.debt * BigInt(this.pct)) / 100n + 1n;
+    const byValue = (xs: Held[]) =>
+      xs.reduce<Held | undefined>(
+        (best, x) =>
+          !best ||
+          mulDivDown(x.amount, x.price, scale(x.asset)) >
+            mulDivDown(best.amount, best.price, scale(best.asset))
+            ? x
+            : best,
+        undefined,
+      );
+    const chosen = byValue(held.filter((x) => x.allowed)) ?? byValue(held);
+    const asset = chosen?.asset ?? f.assets.WETH;
 
-    const label = `${this.toString()} on ${asset.symbol}`;
+    let maxRepay = this.pct === 100 ? MAX : (view.debt * BigInt(this.pct)) / 100n + 1n;
+    if (this.informed && maxRepay !== MAX) {
+      // What the keeper knows: insolvent at the liquidation's prices means all of the collateral must go.
+      const probe = predict(held, asset, view.debt, MAX);
+      if (probe.kind === "ok" && !probe.solvent) maxRepay = MAX;
+    }
+    const p = predict(held, asset, view.debt, maxRepay);
+
+    const label = `${this.toString()} on ${asset.symbol}: ${p.kind}`;
+    count(`liq:${p.kind}`);
+    if (held.some((x) => !x.allowed && x.asset !== asset)) count(`liq:${p.kind}:another-at-estimate`);
     const send = () => market.connect(keeper).liquidate(target, asset.address, maxRepay);
-    count(!best ? "liq:none" : unusable ? "liq:unusable" : view.health >= WAD ? "liq:healthy" : "liq:go");
-    if (!best) {
-      const out = await attempt(r, label, target, ["NoCollateral"], send);
-      expect(out.ok, "liquidating an account without collateral reverts").to.equal(false);
-      return;
-    }
-    if (unusable) {
-      await expect(send(), `${label}: refused on ${PriceStatus[unusable.status]}`)
-        .to.be.revertedWithCustomError(f.router, "PriceNotUsable")
-        .withArgs(unusable.asset.address, Action.LIQUIDATE, unusable.status);
-      return;
-    }
-    if (view.health >= WAD) {
-      // Nobody healthy is liquidated.
+    if (p.kind !== "ok") {
       const before = await digest(r, target);
-      await expect(send(), `${label}: healthy (${view.health})`)
-        .to.be.revertedWithCustomError(market, "NotLiquidatable")
-        .withArgs(view.health);
-      expect(await digest(r, target)).to.deep.equal(before);
+      const args: Record<Exclude<Prediction["kind"], "ok">, unknown[]> = {
+        NoCollateral: [target, asset.address],
+        PriceNotUsable: p.kind === "PriceNotUsable" ? [asset.address, Action.LIQUIDATE, p.status] : [],
+        NotLiquidatable: p.kind === "NotLiquidatable" ? [p.health] : [],
+        ZeroAmount: [],
+        InsolventMustSeizeAll: p.kind === "InsolventMustSeizeAll" ? [p.repayNeeded] : [],
+      };
+      const reverted = expect(send(), label).to.be.revertedWithCustomError(market, p.kind);
+      await (args[p.kind].length > 0 ? reverted.withArgs(...args[p.kind]) : reverted);
+      expect(await digest(r, target), `${label}: reverted, state unchanged`).to.deep.equal(before);
       return;
     }
-    const out = await attempt(r, label, target, ["ZeroAmount", "ZeroShares"], send);
+    const out = await attempt(r, label, target, [], send);
     if (!out.ok) return;
+    const tx = out.receipt;
+    let event: unknown[] | undefined;
+    let deficits = 0;
+    for (const log of tx.logs) {
+      let parsed;
+      try {
+        parsed = market.interface.parseLog(log);
+      } catch {
+        continue;
+      }
+      if (parsed?.name === "Liquidate") event = [...parsed.args];
+      if (parsed?.name === "DeficitRealised") deficits += 1;
+    }
+    expect(event, `${label}: Liquidate event`).to.deep.equal([
+      keeper.address,
+      target,
+      asset.address,
+      p.repaid,
+      p.seized,
+      p.fee,
+    ]);
+    if (p.solvent && !p.estimated) {
+      expect(deficits, `${label}: a solvent account's liquidation realises no deficit`).to.equal(0);
+      count("liq:solvent");
+    }
+    if (deficits > 0) count("liq:deficit");
     m.liquidations += 1;
-    recordDeficits(m, r, out.receipt);
+    recordDeficits(m, r, tx);
     const after = await market.accountView(target);
     if (after.collateralValue === 0n && (await market.collateralOf(target, asset.address)) === 0n) {
       const anyLeft = await Promise.all(SYMBOLS.map((s) => market.collateralOf(target, f.assets[s].address)));
@@ -537,7 +667,8 @@ class Liquidate extends Base {
   }
   toString() {
     const who = this.target < 0 ? "least healthy" : ACTOR_NAMES[this.target];
-    return `liquidate(${who}, ${this.pct === 100 ? "max" : `${this.pct}% of debt`})`;
+    const keeper = this.informed ? "" : ", uninformed";
+    return `liquidate(${who}, ${this.pct === 100 ? "max" : `${this.pct}% of debt`}${keeper})`;
   }
 }
 
@@ -566,6 +697,22 @@ class MovePrice extends Base {
   }
   toString() {
     return `price(${this.sym}, ${this.pct > 0 ? "+" : ""}${this.pct}%)`;
+  }
+}
+
+/**
+ * WBTC's only feed stops updating (its latest round back-dated past the 3,600 s heartbeat): STALE until
+ * the next price move or wait. Its holders cannot borrow or withdraw collateral; a liquidation on another
+ * collateral counts it at its high estimate.
+ */
+class StaleFeed extends Base {
+  async step(_m: Model, r: Real) {
+    await r.f.assets.WBTC.primaryFeed.mock!.goStale(3601);
+    const [, status] = await r.f.router.peek(r.f.assets.WBTC.address);
+    expect(Number(status)).to.equal(PriceStatus.STALE);
+  }
+  toString() {
+    return "staleFeed(WBTC)";
   }
 }
 
@@ -664,7 +811,7 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
     ),
     weighted(
       2,
-      fc.tuple(actor, pct).map(([w, p]) => new Liquidate(w, p)),
+      fc.tuple(actor, pct, fc.boolean()).map(([w, p, informed]) => new Liquidate(w, p, informed)),
     ),
     weighted(
       2,
@@ -672,7 +819,7 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
     ),
     weighted(
       3,
-      pct.map((p) => new Liquidate(-1, p)),
+      fc.tuple(pct, fc.boolean()).map(([p, informed]) => new Liquidate(-1, p, informed)),
     ),
     weighted(
       2,
@@ -686,6 +833,7 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
       2,
       fc.integer({ min: 1, max: 30 * 86400 }).map((s) => new Wait(s)),
     ),
+    weighted(1, fc.constant(new StaleFeed())),
     weighted(1, fc.constant(new Sweep())),
     weighted(
       1,

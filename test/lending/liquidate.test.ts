@@ -73,20 +73,23 @@ async function readTotals(f: Fixture): Promise<Totals> {
   return { supplyAssets, supplyShares, borrowAssets, borrowShares, reserves };
 }
 
+type Curve = typeof RATE;
+const NO_INTEREST: Curve = { base: 0n, slope1: 0n, slope2: 0n, kink: wad(0.8) };
+
 /** KinkedRateModel.borrowRatePerSecond. */
-function ratePerSecond(util: bigint): bigint {
+function ratePerSecond(util: bigint, curve: Curve = RATE): bigint {
   const perYear =
-    util <= RATE.kink
-      ? RATE.base + (RATE.slope1 * util) / RATE.kink
-      : RATE.base + RATE.slope1 + (RATE.slope2 * (util - RATE.kink)) / (WAD - RATE.kink);
+    util <= curve.kink
+      ? curve.base + (curve.slope1 * util) / curve.kink
+      : curve.base + curve.slope1 + (curve.slope2 * (util - curve.kink)) / (WAD - curve.kink);
   return (perYear + SECONDS_PER_YEAR - 1n) / SECONDS_PER_YEAR;
 }
 
 /** LendingMarket._accrue over `elapsed` seconds. */
-function accrue(t: Totals, elapsed: bigint): Totals {
+function accrue(t: Totals, elapsed: bigint, curve: Curve = RATE): Totals {
   if (elapsed === 0n || t.borrowAssets === 0n) return { ...t };
   const util = t.borrowAssets >= t.supplyAssets ? WAD : (t.borrowAssets * WAD) / t.supplyAssets;
-  const interest = mulDivUp(t.borrowAssets, ratePerSecond(util) * elapsed, WAD);
+  const interest = mulDivUp(t.borrowAssets, ratePerSecond(util, curve) * elapsed, WAD);
   const toReserves = (interest * RESERVE_FACTOR) / WAD;
   return {
     ...t,
@@ -100,10 +103,10 @@ function accrue(t: Totals, elapsed: bigint): Totals {
  * Accrues interest now (block time T) and fixes the next transaction's time at T + dt. Returns the totals
  * that transaction sees after its own accrual. Send nothing else before the transaction being measured.
  */
-async function prepare(f: Fixture, dt = 1): Promise<{ totals: Totals; at: number }> {
+async function prepare(f: Fixture & { curve?: Curve }, dt = 1): Promise<{ totals: Totals; at: number }> {
   const receipt = await (await f.lending!.market.accrueInterest()).wait();
   const at = (await ethers.provider.getBlock(receipt!.blockNumber))!.timestamp + dt;
-  const totals = accrue(await readTotals(f), BigInt(dt));
+  const totals = accrue(await readTotals(f), BigInt(dt), f.curve ?? RATE);
   await time.setNextBlockTimestamp(at);
   return { totals, at };
 }
@@ -111,7 +114,13 @@ async function prepare(f: Fixture, dt = 1): Promise<{ totals: Totals; at: number
 interface Holding {
   asset: DeployedAsset;
   amount: bigint;
+  /** What the oracle reports now (peek), its status, the last good price and the asset's maxDeviation. */
   price: bigint;
+  status: PriceStatus;
+  /** Whether the policy allows the status for LIQUIDATE (OK, FALLBACK; SUSPECT under TRUST_GAP). */
+  allowed: boolean;
+  lastGood: bigint;
+  maxDeviation: bigint;
   lt: bigint;
   bonus: bigint;
 }
@@ -124,19 +133,53 @@ async function holdings(f: Fixture, account: string): Promise<Holding[]> {
     const asset = Object.values(f.assets).find((a) => a.address === token)!;
     const amount = await market.collateralOf(account, token);
     if (amount === 0n) continue;
-    const [price] = await f.router.peek(token);
-    out.push({ asset, amount, price, ...risk(asset.symbol) });
+    const [price, status] = await f.router.peek(token);
+    const [lastGood] = await f.router.lastGoodPrice(token);
+    const { maxDeviation } = await f.router.assetConfig(token);
+    out.push({
+      asset,
+      amount,
+      price,
+      status: Number(status) as PriceStatus,
+      allowed: await f.router.isAllowed(status, Action.LIQUIDATE),
+      lastGood,
+      maxDeviation,
+      ...risk(asset.symbol),
+    });
   }
   return out;
 }
 
-const valueOf = (h: Holding) => mulDivDown(h.amount, h.price, scale(h.asset.decimals));
-const liquidationCapacity = (hs: Holding[]) => hs.reduce((s, h) => s + (valueOf(h) * h.lt) / WAD, 0n);
+/** LendingMarket._highEstimate: max(price, last good price) x (1 + maxDeviation), rounded up. */
+const highEstimate = (h: Holding) =>
+  mulDivUp(h.price > h.lastGood ? h.price : h.lastGood, WAD + h.maxDeviation, WAD);
+
+/**
+ * The price a liquidation of `seizedToken` values `h` at (LendingMarket._value, LIQUIDATE): the oracle's
+ * when the policy allows it; another collateral's refused price counts at its high estimate; the seized
+ * collateral's refused price reverts (PriceNotUsable).
+ */
+function liquidationPrice(h: Holding, seizedToken?: string): bigint {
+  if (h.allowed) return h.price;
+  if (h.asset.address === seizedToken) throw new Error(`PriceNotUsable(${h.asset.symbol}, ${h.status})`);
+  return highEstimate(h);
+}
+
+const valueOf = (h: Holding, seizedToken?: string) =>
+  mulDivDown(h.amount, liquidationPrice(h, seizedToken), scale(h.asset.decimals));
+const collateralValue = (hs: Holding[], seizedToken?: string) =>
+  hs.reduce((s, h) => s + valueOf(h, seizedToken), 0n);
+const liquidationCapacity = (hs: Holding[], seizedToken?: string) =>
+  hs.reduce((s, h) => s + (valueOf(h, seizedToken) * h.lt) / WAD, 0n);
 const healthOf = (cap: bigint, debt: bigint) => (debt === 0n ? MAX : (cap * WAD) / debt);
 
 interface Liquidation {
   debt: bigint;
   health: bigint;
+  /** Collateral value at the liquidation's prices (high estimates included). */
+  value: bigint;
+  /** 1 + bonus, capped at value / debt for a solvent account. */
+  bonusFactor: bigint;
   maxClose: bigint;
   capped: boolean;
   repaid: bigint;
@@ -153,7 +196,10 @@ interface Liquidation {
   dust: bigint;
 }
 
-/** LendingMarket._liquidation, _seizure, _repayShares, _burnDebt and the deficit's size. */
+/**
+ * LendingMarket._liquidation, _seizure, _repayShares, _burnDebt and the deficit's size. Throws on what
+ * the contract reverts with (PriceNotUsable, NotLiquidatable, ZeroAmount, InsolventMustSeizeAll).
+ */
 function predictLiquidation(
   t: Totals,
   borrowShares: bigint,
@@ -163,22 +209,28 @@ function predictLiquidation(
   smallPosition = SMALL_POSITION,
 ): Liquidation {
   const debt = toAssetsUp(borrowShares, t.borrowAssets, t.borrowShares);
-  const cap = liquidationCapacity(hs);
+  const cap = liquidationCapacity(hs, token);
+  const value = collateralValue(hs, token);
   const health = healthOf(cap, debt);
   if (cap >= debt) throw new Error(`not liquidatable: health ${health}`);
   const maxClose = debt <= smallPosition || health < FULL_CLOSE_HEALTH ? debt : mulDivUp(debt, WAD / 2n, WAD);
   const h = hs.find((x) => x.asset.address === token)!;
-  const bonusFactor = WAD + h.bonus;
+  // The bonus of a solvent account is capped at value / debt (rounded down).
+  let bonusFactor = WAD + h.bonus;
+  if (value > debt) bonusFactor = min(bonusFactor, mulDivDown(value, WAD, debt));
   const sc = scale(h.asset.decimals);
+  const price = liquidationPrice(h, token);
   let repaid = min(maxRepay, maxClose);
-  let seized = mulDivDown(mulDivDown(repaid, bonusFactor, WAD), sc, h.price);
+  let seized = mulDivDown(mulDivDown(repaid, bonusFactor, WAD), sc, price);
   let capped = false;
+  const wholeBalanceRepay = mulDivUp(mulDivUp(h.amount, price, sc), WAD, bonusFactor);
   if (seized > h.amount) {
     capped = true;
     seized = h.amount;
-    repaid = mulDivUp(mulDivUp(h.amount, h.price, sc), WAD, bonusFactor);
+    repaid = wholeBalanceRepay;
   }
   if (seized === 0n) throw new Error("seizes nothing");
+  if (value < debt && seized < h.amount) throw new Error(`InsolventMustSeizeAll(${wholeBalanceRepay})`);
   let shares: bigint;
   if (repaid >= debt) {
     repaid = debt;
@@ -186,7 +238,7 @@ function predictLiquidation(
   } else {
     shares = toSharesDown(repaid, t.borrowAssets, t.borrowShares);
   }
-  const fee = mulDivUp(mulDivUp(repaid, h.bonus, WAD), PROTOCOL_SHARE, WAD);
+  const fee = mulDivUp(mulDivUp(repaid, bonusFactor - WAD, WAD), PROTOCOL_SHARE, WAD);
   const { totals: after, dust } = burnDebt(t, shares, repaid);
   after.reserves += fee;
   const sharesLeft = borrowShares - shares;
@@ -199,7 +251,22 @@ function predictLiquidation(
         ? after.borrowAssets
         : min(toAssetsUp(sharesLeft, after.borrowAssets, after.borrowShares), after.borrowAssets);
   }
-  return { debt, health, maxClose, capped, repaid, seized, shares, fee, sharesLeft, after, deficit, dust };
+  return {
+    debt,
+    health,
+    value,
+    bonusFactor,
+    maxClose,
+    capped,
+    repaid,
+    seized,
+    shares,
+    fee,
+    sharesLeft,
+    after,
+    deficit,
+    dust,
+  };
 }
 
 /**
@@ -226,7 +293,18 @@ function burnDebt(t: Totals, shares: bigint, assets: bigint): { totals: Totals; 
 
 /* SCENARIO HELPERS */
 
-type F = Fixture & { bob: HardhatEthersSigner; carol: HardhatEthersSigner };
+/** `curve`: the rate curve the mirror accrues at, when a test has changed it (see `noInterest`). */
+type F = Fixture & { bob: HardhatEthersSigner; carol: HardhatEthersSigner; curve?: Curve };
+
+/**
+ * Sets the rate curve to zero: debts stay exactly what was borrowed. Returns the fixture with the mirror's
+ * curve set to match (a copy: loadFixture hands every test the same object).
+ */
+async function noInterest(f: F): Promise<F> {
+  await f.lending!.market.accrueInterest();
+  await f.lending!.rateModel.setCurve(0, 0, 0, NO_INTEREST.kink);
+  return { ...f, curve: NO_INTEREST };
+}
 
 /** Suppliers, borrower and liquidator funded and approved; bob has supplied `liquidity` USDC. */
 async function seed(system: Fixture, liquidity = u(1_000_000)): Promise<F> {
@@ -379,11 +457,11 @@ async function liquidateExactly(
   return p;
 }
 
-/** The revert a liquidation gets from the policy table. */
+/** The revert a liquidation gets from the policy table (the market checks the seized collateral's price). */
 async function expectLiquidationRefused(f: F, asset: DeployedAsset, status: PriceStatus) {
   const { market } = f.lending!;
   await expect(market.connect(f.actors.keeper).liquidate(f.actors.alice.address, asset.address, MAX))
-    .to.be.revertedWithCustomError(f.router, "PriceNotUsable")
+    .to.be.revertedWithCustomError(market, "PriceNotUsable")
     .withArgs(asset.address, Action.LIQUIDATE, status);
 }
 
@@ -425,7 +503,7 @@ async function expectRiskReducingWorks(f: F, asset: DeployedAsset, status: Price
 
   if (status !== PriceStatus.OK) {
     await expect(market.connect(alice).borrow(u(100), alice.address))
-      .to.be.revertedWithCustomError(f.router, "PriceNotUsable")
+      .to.be.revertedWithCustomError(market, "PriceNotUsable")
       .withArgs(asset.address, Action.BORROW, status);
   }
 }
@@ -638,57 +716,104 @@ describe("LendingMarket.liquidate", () => {
       expect(p.fee).to.equal(mulDivUp(mulDivUp(p.repaid, 6n, 100n), 1n, 10n));
     });
 
-    it("liquidate: an 18-decimal collateral with a seizure capped at the balance charges ceil(ceil(balance x price) / 1.05)", async () => {
-      const f = await load();
+    it("liquidate: an 18-decimal collateral with a seizure capped at the balance charges ceil(ceil(balance x price) / bonusFactor), the bonus of a solvent account capped at value / debt", async () => {
+      const f = await noInterest(await load());
       // 2 WETH + 0.5 WBTC: capacity 4,800 + 22,500.
       await open(f, { WETH: "2", WBTC: "0.5" }, u(27_000));
       await setPrice(f.assets.WETH, 1800); // both feeds: -40%, confirmed by the fallback at once
       await setPrice(f.assets.WBTC, 48600); // -19%
       await expectPeek(f, f.assets.WETH, PriceStatus.OK, usd(1800));
       const p = await liquidateExactly(f, f.actors.keeper, f.actors.alice.address, f.assets.WETH, MAX);
+      // Value 3,600 + 24,300 = 27,900 against a debt of 27,000: solvent, health 22,500 / 27,000 = 0.8333.
+      expect(p.debt).to.equal(u(27_000));
+      expect(p.value).to.equal(u(27_900));
+      expect(p.health).to.equal(833_333_333_333_333_333n);
+      expect(p.maxClose).to.equal(p.debt);
+      // bonusFactor = min(1.05, floor(27,900 / 27,000)) = 1.033333333333333333
+      expect(p.bonusFactor).to.equal(1_033_333_333_333_333_333n);
       expect(p.capped).to.equal(true);
       expect(p.seized).to.equal(toUnits(2, 18));
-      // ceil(2 x 1800 = 3600.000000 / 1.05) = ceil(3428.571428571...) = 3428.571429
-      expect(p.repaid).to.equal(u("3428.571429"));
-      // ceil(ceil(3428.571429 x 0.05 = 171.42857145) = 171.428572 x 0.1) = 17.142858 (17.1428572 up)
-      expect(p.fee).to.equal(u("17.142858"));
+      // ceil(2 x 1800 = 3600.000000 / 1.033333333333333333) = ceil(3483.8709677...) = 3483.870968
+      expect(p.repaid).to.equal(u("3483.870968"));
+      // ceil(ceil(3483.870968 x 0.033333333333333333 = 116.1290322...) = 116.129033 x 0.1) = 11.612904
+      expect(p.fee).to.equal(u("11.612904"));
       expect(p.deficit).to.equal(0n);
     });
 
-    it("liquidate: a multi-collateral borrower is liquidated collateral by collateral; the deficit is realised only when the last one is gone", async () => {
-      const f = await load();
+    it("liquidate: a solvent multi-collateral borrower liquidated collateral by collateral at a capped bonus repays the whole debt: no deficit, one satoshi left to the borrower", async () => {
+      const f = await noInterest(await load());
       const { market } = f.lending!;
       const alice = f.actors.alice.address;
       await open(f, { WETH: "2", WBTC: "0.5" }, u(27_000));
       await setPrice(f.assets.WETH, 1800);
       await setPrice(f.assets.WBTC, 48600);
+      const first = await liquidateExactly(f, f.actors.keeper, alice, f.assets.WETH, MAX);
+      expect(first.repaid).to.equal(u("3483.870968"));
+      // 24,300 of WBTC against 23,516.129032: still solvent (health 0.8267, full close).
+      const second = await liquidateExactly(f, f.actors.keeper, alice, f.assets.WBTC, MAX);
+      expect(second.debt).to.equal(u("23516.129032"));
+      expect(second.value).to.equal(u(24_300));
+      // floor(24,300 / 23,516.129032 x 1e18)
+      expect(second.bonusFactor).to.equal(1_033_333_333_344_673_068n);
+      expect(second.capped).to.equal(false);
+      expect(second.repaid).to.equal(second.debt);
+      // floor(floor(23516.129032 x 1.033333333344673068) = 24299.999999 x 1e20 / 48600e18) = 0.49999999
+      expect(second.seized).to.equal(49_999_999n);
+      expect(second.fee).to.equal(u("78.387097"));
+      expect(second.deficit).to.equal(0n);
+      expect(await market.collateralOf(alice, f.assets.WBTC.address)).to.equal(1n);
+      expect((await market.accountView(alice)).debt).to.equal(0n);
+      expect((await market.badDebt()).deficit).to.equal(0n);
+    });
+
+    it("liquidate: an insolvent multi-collateral borrower is liquidated collateral by collateral, each taken whole; the deficit is realised only when the last one is gone", async () => {
+      const f = await noInterest(await load());
+      const { market } = f.lending!;
+      const alice = f.actors.alice.address;
+      await open(f, { WETH: "2", WBTC: "0.5" }, u(27_000));
+      await setPrice(f.assets.WETH, 1300); // both feeds: -56.7%, confirmed by the fallback at once
+      await setPrice(f.assets.WBTC, 48600);
+      await expectPeek(f, f.assets.WETH, PriceStatus.OK, usd(1300));
       await expectConservation(f, [alice]);
 
+      // Value 2,600 + 24,300 = 26,900 < 27,000: part of the WETH is not enough.
+      await expect(market.connect(f.actors.keeper).liquidate(alice, f.assets.WETH.address, u(1000)))
+        .to.be.revertedWithCustomError(market, "InsolventMustSeizeAll")
+        .withArgs(u("2476.190477"));
+
       const first = await liquidateExactly(f, f.actors.keeper, alice, f.assets.WETH, MAX);
+      expect(first.value).to.be.lt(first.debt);
+      expect(first.bonusFactor, "an insolvent account pays the full bonus").to.equal(wad(1.05));
       expect(first.capped).to.equal(true);
+      // ceil(2 x 1300 = 2600 / 1.05) = ceil(2476.1904761...) = 2476.190477
+      expect(first.repaid).to.equal(u("2476.190477"));
+      expect(first.fee).to.equal(u("12.380953"));
       expect(first.deficit).to.equal(0n);
       expect(await market.collateralOf(alice, f.assets.WETH.address)).to.equal(0n);
-      expect((await market.accountView(alice)).debt).to.be.gt(0n);
+      expect((await market.accountView(alice)).debt).to.equal(u("24523.809523"));
       expect((await market.badDebt()).deficit).to.equal(0n);
 
       // A liquidation of the collateral that is gone now fails; the other one remains.
       await expect(market.connect(f.actors.keeper).liquidate(alice, f.assets.WETH.address, MAX))
         .to.be.revertedWithCustomError(market, "NoCollateral")
         .withArgs(alice, f.assets.WETH.address);
+      // Still insolvent (24,300 < 24,523.809523): the WBTC too must go whole.
+      await expect(market.connect(f.actors.keeper).liquidate(alice, f.assets.WBTC.address, u(22_000)))
+        .to.be.revertedWithCustomError(market, "InsolventMustSeizeAll")
+        .withArgs(u("22924.528302"));
 
       const second = await liquidateExactly(f, f.actors.keeper, alice, f.assets.WBTC, MAX);
       expect(second.capped).to.equal(true);
       expect(second.seized).to.equal(toUnits("0.5", 8));
       // ceil(0.5 x 48600 = 24300 / 1.06) = ceil(22924.5283018...) = 22924.528302
       expect(second.repaid).to.equal(u("22924.528302"));
-      // deficit: what was left after both repayments (share rounding can add a unit)
-      const left = first.debt - first.repaid - second.repaid;
-      expect(second.deficit)
-        .to.be.gte(left)
-        .and.lte(second.debt - second.repaid + 1n);
-      expect(second.deficit).to.be.gt(u(600));
+      expect(second.fee).to.equal(u("137.547170"));
+      // deficit: 27,000 - 2,476.190477 - 22,924.528302
+      expect(second.deficit).to.equal(u("1599.281221"));
       const bad = await market.badDebt();
       expect(bad.deficit).to.equal(second.deficit);
+      // The two fees were in the reserves: they cover that much of the deficit first.
+      expect(bad.coveredByInsurance).to.equal(u("12.380953") + u("137.547170"));
       expect(bad.recourseRecorded).to.equal(0n);
       const view = await market.accountView(alice);
       expect(view.debt).to.equal(0n);
@@ -796,7 +921,7 @@ describe("LendingMarket.liquidate", () => {
       expect(p.seized).to.equal((((p.repaid * 106n) / 100n) * 10n ** 20n) / usd(36000));
       // Risk-adding actions still wait for confirmation.
       await expect(f.lending!.market.connect(f.actors.alice).borrow(u(100), f.actors.alice.address))
-        .to.be.revertedWithCustomError(f.router, "PriceNotUsable")
+        .to.be.revertedWithCustomError(f.lending!.market, "PriceNotUsable")
         .withArgs(f.assets.WBTC.address, Action.BORROW, PriceStatus.SUSPECT);
     });
 
