@@ -16,19 +16,16 @@ import { toUnits, wad, WAD } from "../../deploy/units";
 import { expectConservation } from "../helpers/conservation";
 import { setPrice } from "../helpers/feeds";
 import { Action, type Fixture, FeedMode, loadL2System, loadSystem, PriceStatus } from "../helpers/fixture";
+import {
+  VIRTUAL_ASSETS,
+  VIRTUAL_SHARES,
+  mulDivUp,
+  toAssetsUp,
+  toSharesDown,
+  toSharesUp,
+} from "../helpers/math";
 
 /* SharesMath, reimplemented */
-
-const VIRTUAL_SHARES = 10n ** 6n;
-const VIRTUAL_ASSETS = 1n;
-const mulDivDown = (x: bigint, y: bigint, d: bigint) => (x * y) / d;
-const mulDivUp = (x: bigint, y: bigint, d: bigint) => (x * y + d - 1n) / d;
-const toSharesDown = (a: bigint, totalAssets: bigint, totalShares: bigint) =>
-  mulDivDown(a, totalShares + VIRTUAL_SHARES, totalAssets + VIRTUAL_ASSETS);
-const toSharesUp = (a: bigint, totalAssets: bigint, totalShares: bigint) =>
-  mulDivUp(a, totalShares + VIRTUAL_SHARES, totalAssets + VIRTUAL_ASSETS);
-const toAssetsUp = (s: bigint, totalAssets: bigint, totalShares: bigint) =>
-  mulDivUp(s, totalAssets + VIRTUAL_ASSETS, totalShares + VIRTUAL_SHARES);
 
 const usdc = (v: number | string) => toUnits(v, 6);
 const YEAR = 365 * 86400;

@@ -19,6 +19,7 @@ import { toUnits, wad, WAD } from "../../deploy/units";
 import { expectConservation } from "../helpers/conservation";
 import { setPrice } from "../helpers/feeds";
 import { type Fixture, loadSystem } from "../helpers/fixture";
+import { mulDivUp, toAssetsDown, toAssetsUp, toSharesDown, toSharesUp } from "../helpers/math";
 
 const usdc = (v: number | string) => toUnits(v, 6);
 const SECONDS_PER_YEAR = 31_536_000n;
@@ -27,19 +28,6 @@ const UINT64_MAX = 2n ** 64n - 1n;
 const MAX_SLOPE2 = 10n * 10n ** 18n; // KinkedRateModel.MAX_SLOPE2: 1000% a year
 
 /* THE MODEL */
-
-const VIRTUAL_SHARES = 10n ** 6n;
-const VIRTUAL_ASSETS = 1n;
-const mulDivDown = (x: bigint, y: bigint, d: bigint) => (x * y) / d;
-const mulDivUp = (x: bigint, y: bigint, d: bigint) => (x * y + d - 1n) / d;
-const toSharesDown = (a: bigint, ta: bigint, ts: bigint) =>
-  mulDivDown(a, ts + VIRTUAL_SHARES, ta + VIRTUAL_ASSETS);
-const toSharesUp = (a: bigint, ta: bigint, ts: bigint) =>
-  mulDivUp(a, ts + VIRTUAL_SHARES, ta + VIRTUAL_ASSETS);
-const toAssetsDown = (s: bigint, ta: bigint, ts: bigint) =>
-  mulDivDown(s, ta + VIRTUAL_ASSETS, ts + VIRTUAL_SHARES);
-const toAssetsUp = (s: bigint, ta: bigint, ts: bigint) =>
-  mulDivUp(s, ta + VIRTUAL_ASSETS, ts + VIRTUAL_SHARES);
 
 interface Curve {
   baseRate: bigint;

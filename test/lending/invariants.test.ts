@@ -36,6 +36,7 @@ import { Action, NegativeBalancePolicy, PriceStatus } from "../../deploy/enums";
 import { toUnits, wad, WAD } from "../../deploy/units";
 import { expectConservation } from "../helpers/conservation";
 import type { Fixture } from "../helpers/fixture";
+import { mulDivDown, mulDivUp } from "../helpers/math";
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 const FUZZ_COMMANDS = Number(process.env.FUZZ_COMMANDS ?? 25);
@@ -468,8 +469,6 @@ const RISK = Object.fromEntries(
 const PROTOCOL_SHARE = wad(LENDING.params.protocolShare);
 const SMALL_POSITION = u(LENDING.params.smallPosition);
 const FULL_CLOSE_HEALTH = wad("0.95");
-const mulDivDown = (x: bigint, y: bigint, d: bigint) => (x * y) / d;
-const mulDivUp = (x: bigint, y: bigint, d: bigint) => (x * y + d - 1n) / d;
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 
 /** One collateral of the target as a liquidation at the next block sees it. */

@@ -21,6 +21,7 @@ import type { MockSequencerFeed } from "../../typechain-types";
 import { expectConservation } from "../helpers/conservation";
 import { setPrice, usd } from "../helpers/feeds";
 import { l2Fixture, systemFixture, type Fixture } from "../helpers/fixture";
+import { mulDivDown, mulDivUp, toAssetsUp, toSharesDown } from "../helpers/math";
 
 /* CONFIGURATION (localConfig) */
 
@@ -48,14 +49,6 @@ function risk(symbol: string) {
 
 /* MIRROR OF THE CONTRACT'S MATH */
 
-const VIRTUAL_SHARES = 10n ** 6n;
-const VIRTUAL_ASSETS = 1n;
-const mulDivDown = (x: bigint, y: bigint, d: bigint) => (x * y) / d;
-const mulDivUp = (x: bigint, y: bigint, d: bigint) => (x * y + d - 1n) / d;
-const toSharesDown = (a: bigint, ta: bigint, ts: bigint) =>
-  mulDivDown(a, ts + VIRTUAL_SHARES, ta + VIRTUAL_ASSETS);
-const toAssetsUp = (s: bigint, ta: bigint, ts: bigint) =>
-  mulDivUp(s, ta + VIRTUAL_ASSETS, ts + VIRTUAL_SHARES);
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 /** 10^(collateral decimals + 18 - base decimals). */
 const scale = (decimals: number) => 10n ** BigInt(decimals + 18 - BASE_DECIMALS);

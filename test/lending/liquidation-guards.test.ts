@@ -23,11 +23,10 @@ import { toUnits, wad, WAD } from "../../deploy/units";
 import { expectConservation } from "../helpers/conservation";
 import { setPrice, usd } from "../helpers/feeds";
 import { type Fixture, systemFixture } from "../helpers/fixture";
+import { mulDivDown, mulDivUp } from "../helpers/math";
 
 const u = (v: number | string) => toUnits(v, 6);
 const MAX = ethers.MaxUint256;
-const mulDivDown = (x: bigint, y: bigint, d: bigint) => (x * y) / d;
-const mulDivUp = (x: bigint, y: bigint, d: bigint) => (x * y + d - 1n) / d;
 /** 10^(collateral decimals + 18 - 6): units x WAD price / scale = USDC units. */
 const scale = (a: DeployedAsset) => 10n ** BigInt(a.decimals + 12);
 const valueAt = (a: DeployedAsset, amount: bigint, price: bigint) => mulDivDown(amount, price, scale(a));

@@ -16,19 +16,16 @@ import { toUnits, wad } from "../../deploy/units";
 import { expectConservation } from "../helpers/conservation";
 import { setPrice } from "../helpers/feeds";
 import { type Fixture, loadSystem } from "../helpers/fixture";
+import {
+  VIRTUAL_ASSETS,
+  VIRTUAL_SHARES,
+  mulDivUp,
+  toAssetsDown,
+  toSharesDown,
+  toSharesUp,
+} from "../helpers/math";
 
 /* SharesMath, reimplemented */
-
-const VIRTUAL_SHARES = 10n ** 6n;
-const VIRTUAL_ASSETS = 1n;
-const mulDivDown = (x: bigint, y: bigint, d: bigint) => (x * y) / d;
-const mulDivUp = (x: bigint, y: bigint, d: bigint) => (x * y + d - 1n) / d;
-const toSharesDown = (assets: bigint, totalAssets: bigint, totalShares: bigint) =>
-  mulDivDown(assets, totalShares + VIRTUAL_SHARES, totalAssets + VIRTUAL_ASSETS);
-const toSharesUp = (assets: bigint, totalAssets: bigint, totalShares: bigint) =>
-  mulDivUp(assets, totalShares + VIRTUAL_SHARES, totalAssets + VIRTUAL_ASSETS);
-const toAssetsDown = (shares: bigint, totalAssets: bigint, totalShares: bigint) =>
-  mulDivDown(shares, totalAssets + VIRTUAL_ASSETS, totalShares + VIRTUAL_SHARES);
 
 const usdc = (v: number | string) => toUnits(v, 6);
 const YEAR = 365 * 86400;

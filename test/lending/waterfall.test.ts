@@ -20,6 +20,15 @@ import { toUnits, wad, WAD } from "../../deploy/units";
 import { expectConservation } from "../helpers/conservation";
 import { setPrice, usd } from "../helpers/feeds";
 import { systemFixture, type Actors, type Fixture } from "../helpers/fixture";
+import {
+  VIRTUAL_SHARES,
+  mulDivDown,
+  mulDivUp,
+  toAssetsDown,
+  toAssetsUp,
+  toSharesDown,
+  toSharesUp,
+} from "../helpers/math";
 
 /* CONFIGURATION (localConfig) */
 
@@ -46,18 +55,6 @@ function risk(symbol: string) {
 
 /* MIRROR OF THE CONTRACT'S MATH */
 
-const VIRTUAL_SHARES = 10n ** 6n;
-const VIRTUAL_ASSETS = 1n;
-const mulDivDown = (x: bigint, y: bigint, d: bigint) => (x * y) / d;
-const mulDivUp = (x: bigint, y: bigint, d: bigint) => (x * y + d - 1n) / d;
-const toSharesDown = (a: bigint, ta: bigint, ts: bigint) =>
-  mulDivDown(a, ts + VIRTUAL_SHARES, ta + VIRTUAL_ASSETS);
-const toSharesUp = (a: bigint, ta: bigint, ts: bigint) =>
-  mulDivUp(a, ts + VIRTUAL_SHARES, ta + VIRTUAL_ASSETS);
-const toAssetsDown = (s: bigint, ta: bigint, ts: bigint) =>
-  mulDivDown(s, ta + VIRTUAL_ASSETS, ts + VIRTUAL_SHARES);
-const toAssetsUp = (s: bigint, ta: bigint, ts: bigint) =>
-  mulDivUp(s, ta + VIRTUAL_ASSETS, ts + VIRTUAL_SHARES);
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 const scale = (decimals: number) => 10n ** BigInt(decimals + 18 - BASE_DECIMALS);
 

@@ -6,6 +6,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { toUnits } from "../../deploy/units";
 import { loadSystem, type Fixture } from "../helpers/fixture";
 import type { InsuranceFund, MockERC20 } from "../../typechain-types";
+import { VIRTUAL_ASSETS, VIRTUAL_SHARES, toAssetsDown, toSharesDown } from "../helpers/math";
 
 /** USDC (6 decimals) units. */
 const u = (v: number | string) => toUnits(v, 6);
@@ -21,12 +22,6 @@ const MAX_WINDOW = 7 * DAY;
 const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
 
 /* The share maths, written independently of the contract (SharesMath with 1e6 virtual shares, 1 virtual asset). */
-const VIRTUAL_SHARES = 1_000_000n;
-const VIRTUAL_ASSETS = 1n;
-const toSharesDown = (assets: bigint, totalAssets: bigint, totalShares: bigint) =>
-  (assets * (totalShares + VIRTUAL_SHARES)) / (totalAssets + VIRTUAL_ASSETS);
-const toAssetsDown = (shares: bigint, totalAssets: bigint, totalShares: bigint) =>
-  (shares * (totalAssets + VIRTUAL_ASSETS)) / (totalShares + VIRTUAL_SHARES);
 
 interface Ctx {
   f: Fixture;
