@@ -188,8 +188,9 @@ interface ILendingMarket {
     /// MarketParamsSet.
     function setMarketParams(MarketParams calldata params) external;
 
-    /// @notice Sets the interest rate model (accruing first at the old one). The model is trusted: one that
-    /// reverts stops accrual, and with it every entry point that accrues. Emits RateModelSet.
+    /// @notice Sets the interest rate model (accruing first at the old one). Whatever the model returns is
+    /// capped at MAX_BORROW_RATE, and a model that reverts charges no interest rather than stopping the
+    /// market: repayments and liquidations never depend on it. Emits RateModelSet.
     function setRateModel(address rateModel) external;
 
     /// @notice Pauses or unpauses new risk (borrow, withdraw collateral). The pause guardian may pause;

@@ -41,6 +41,8 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
     uint256 public constant MAX_LIQUIDATION_THRESHOLD = 0.98e18;
     uint256 public constant MAX_LIQUIDATION_BONUS = 0.25e18;
     uint256 public constant MAX_RESERVE_FACTOR = 0.5e18;
+    /// @notice Highest borrow rate the market applies, per second (1300% a year: the kinked model's maximum).
+    uint256 public constant MAX_BORROW_RATE = uint256(13e18) / 365 days + 1;
 
     /* IMMUTABLES */
 
@@ -506,7 +508,7 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
         t.lastAccrual = uint40(block.timestamp);
         uint256 borrowAssets = t.borrowAssets;
         if (borrowAssets == 0) return;
-        uint256 rate = rateModel.borrowRatePerSecond(_utilisation(borrowAssets, t.supplyAssets));
+        uint256 rate = _borrowRate(borrowAssets, t.supplyAssets);
         uint256 interest = borrowAssets.wMulUp(rate * elapsed);
         uint256 toReserves = interest.wMulDown(params.reserveFactor);
         t.borrowAssets = uint128(borrowAssets + interest);
@@ -520,12 +522,22 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
         t = _totals;
         uint256 elapsed = block.timestamp - t.lastAccrual;
         if (elapsed == 0 || t.borrowAssets == 0) return t;
-        uint256 rate = rateModel.borrowRatePerSecond(_utilisation(t.borrowAssets, t.supplyAssets));
+        uint256 rate = _borrowRate(t.borrowAssets, t.supplyAssets);
         uint256 interest = uint256(t.borrowAssets).wMulUp(rate * elapsed);
         uint256 toReserves = interest.wMulDown(params.reserveFactor);
         t.borrowAssets += uint128(interest);
         t.supplyAssets += uint128(interest - toReserves);
         t.reserves += uint128(toReserves);
+    }
+
+    /// @dev The rate model's rate, capped at MAX_BORROW_RATE; zero if the model reverts, so that a broken
+    /// model can never stop repayments and liquidations (the admin replaces it).
+    function _borrowRate(uint256 borrowAssets, uint256 supplyAssets) internal view returns (uint256) {
+        try rateModel.borrowRatePerSecond(_utilisation(borrowAssets, supplyAssets)) returns (uint256 rate) {
+            return MathLib.min(rate, MAX_BORROW_RATE);
+        } catch {
+            return 0;
+        }
     }
 
     function _utilisation(uint256 borrowAssets, uint256 supplyAssets) internal pure returns (uint256) {

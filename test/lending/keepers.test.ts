@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { network } from "hardhat";
+import { ethers, network } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { toUnits } from "../../deploy/units";
 import { expectConservation } from "../helpers/conservation";
@@ -102,6 +103,39 @@ describe("lending: keeper entry points and views", () => {
     expect(bad.socialised).to.equal(0n);
     expect(bad.coveredByInsurance).to.equal(bad.deficit);
     expect(await f.insuranceFund.totalAssets()).to.equal(fundBefore);
+    await expectConservation(f);
+  });
+
+  it("rate model: a rate above MAX_BORROW_RATE is capped; a model that reverts charges nothing and repay still works", async () => {
+    const f = await loadSystem();
+    const { market, alice, bob } = await fund(f);
+    await market.connect(bob).supply(u(100_000), bob.address);
+    await market.connect(alice).supplyCollateral(f.assets.WETH.address, e(10), alice.address);
+    await market.connect(alice).borrow(u(10_000), alice.address);
+    const model = await (await ethers.getContractFactory("MockRateModel")).deploy();
+    await market.setRateModel(await model.getAddress());
+    const cap = await market.MAX_BORROW_RATE();
+
+    // A model asking for 1000x the cap is held to the cap.
+    await model.set(cap * 1000n, false);
+    await market.accrueInterest();
+    const [, , borrowBefore] = await market.totals();
+    await time.setNextBlockTimestamp((await time.latest()) + 100);
+    await expect(market.accrueInterest())
+      .to.emit(market, "AccrueInterest")
+      .withArgs(cap, (borrowBefore * cap * 100n + 10n ** 18n - 1n) / 10n ** 18n, (v: bigint) => v >= 0n);
+
+    // A reverting model: no interest accrues, and repay, borrow and liquidation paths still run.
+    await model.set(0, true);
+    await market.accrueInterest();
+    const [, , borrowMid] = await market.totals();
+    await network.provider.send("evm_increaseTime", [3600]);
+    await setPrice(f.assets.WETH, 3000);
+    await expect(market.accrueInterest()).to.emit(market, "AccrueInterest").withArgs(0n, 0n, 0n);
+    const [, , borrowAfter] = await market.totals();
+    expect(borrowAfter).to.equal(borrowMid);
+    await expect(market.connect(alice).repay(ethers.MaxUint256, alice.address)).to.emit(market, "Repay");
+    expect((await market.accountView(alice.address)).debt).to.equal(0n);
     await expectConservation(f);
   });
 });
