@@ -508,9 +508,11 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
         t.lastAccrual = uint40(block.timestamp);
         uint256 borrowAssets = t.borrowAssets;
         if (borrowAssets == 0) return;
-        uint256 rate = _borrowRate(borrowAssets, t.supplyAssets);
-        uint256 interest = borrowAssets.wMulUp(rate * elapsed);
-        uint256 toReserves = interest.wMulDown(params.reserveFactor);
+        (uint256 rate, uint256 interest, uint256 toReserves) = _interest(
+            borrowAssets,
+            t.supplyAssets,
+            elapsed
+        );
         t.borrowAssets = uint128(borrowAssets + interest);
         t.supplyAssets += uint128(interest - toReserves);
         t.reserves += uint128(toReserves);
@@ -522,12 +524,22 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
         t = _totals;
         uint256 elapsed = block.timestamp - t.lastAccrual;
         if (elapsed == 0 || t.borrowAssets == 0) return t;
-        uint256 rate = _borrowRate(t.borrowAssets, t.supplyAssets);
-        uint256 interest = uint256(t.borrowAssets).wMulUp(rate * elapsed);
-        uint256 toReserves = interest.wMulDown(params.reserveFactor);
+        (, uint256 interest, uint256 toReserves) = _interest(t.borrowAssets, t.supplyAssets, elapsed);
         t.borrowAssets += uint128(interest);
         t.supplyAssets += uint128(interest - toReserves);
         t.reserves += uint128(toReserves);
+    }
+
+    /// @dev Interest on `borrowAssets` over `elapsed` seconds, rounded up, and the reserves' part of it,
+    /// rounded down.
+    function _interest(
+        uint256 borrowAssets,
+        uint256 supplyAssets,
+        uint256 elapsed
+    ) internal view returns (uint256 rate, uint256 interest, uint256 toReserves) {
+        rate = _borrowRate(borrowAssets, supplyAssets);
+        interest = borrowAssets.wMulUp(rate * elapsed);
+        toReserves = interest.wMulDown(params.reserveFactor);
     }
 
     /// @dev The rate model's rate, capped at MAX_BORROW_RATE; zero if the model reverts, so that a broken
