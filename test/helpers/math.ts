@@ -23,3 +23,20 @@ export const toAssetsDown = (shares: bigint, totalAssets: bigint, totalShares: b
   mulDivDown(shares, totalAssets + VIRTUAL_ASSETS, totalShares + VIRTUAL_SHARES);
 export const toAssetsUp = (shares: bigint, totalAssets: bigint, totalShares: bigint) =>
   mulDivUp(shares, totalAssets + VIRTUAL_ASSETS, totalShares + VIRTUAL_SHARES);
+
+/** A market's totals as a named object (LendingMarket.totals() returns a tuple). */
+export interface Totals {
+  supplyAssets: bigint;
+  supplyShares: bigint;
+  borrowAssets: bigint;
+  borrowShares: bigint;
+  reserves: bigint;
+}
+
+/** Reads `totals()` of a market. */
+export async function readTotals(market: {
+  totals(): Promise<[bigint, bigint, bigint, bigint, bigint]>;
+}): Promise<Totals> {
+  const [supplyAssets, supplyShares, borrowAssets, borrowShares, reserves] = await market.totals();
+  return { supplyAssets, supplyShares, borrowAssets, borrowShares, reserves };
+}

@@ -23,6 +23,7 @@ import {
   toAssetsUp,
   toSharesDown,
   toSharesUp,
+  readTotals,
 } from "../helpers/math";
 
 /* SharesMath, reimplemented */
@@ -44,18 +45,7 @@ const valueOf = (s: Symbol, amount: bigint) =>
 const capacityOf = (s: Symbol, amount: bigint) => (valueOf(s, amount) * COLLATERAL[s].ltv) / WAD;
 const liquidationCapacityOf = (s: Symbol, amount: bigint) => (valueOf(s, amount) * COLLATERAL[s].lt) / WAD;
 
-interface Totals {
-  supplyAssets: bigint;
-  supplyShares: bigint;
-  borrowAssets: bigint;
-  borrowShares: bigint;
-  reserves: bigint;
-}
-
-async function totalsOf(f: Fixture): Promise<Totals> {
-  const [supplyAssets, supplyShares, borrowAssets, borrowShares, reserves] = await f.lending!.market.totals();
-  return { supplyAssets, supplyShares, borrowAssets, borrowShares, reserves };
-}
+const totalsOf = (f: Fixture) => readTotals(f.lending!.market);
 
 async function setupWith(f: Fixture) {
   const market = f.lending!.market;

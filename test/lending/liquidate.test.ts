@@ -21,7 +21,14 @@ import type { MockSequencerFeed } from "../../typechain-types";
 import { expectConservation } from "../helpers/conservation";
 import { setPrice, usd } from "../helpers/feeds";
 import { l2Fixture, systemFixture, type Fixture } from "../helpers/fixture";
-import { mulDivDown, mulDivUp, toAssetsUp, toSharesDown } from "../helpers/math";
+import {
+  mulDivDown,
+  mulDivUp,
+  toAssetsUp,
+  toSharesDown,
+  readTotals as readMarketTotals,
+  type Totals,
+} from "../helpers/math";
 
 /* CONFIGURATION (localConfig) */
 
@@ -53,18 +60,7 @@ const min = (a: bigint, b: bigint) => (a < b ? a : b);
 /** 10^(collateral decimals + 18 - base decimals). */
 const scale = (decimals: number) => 10n ** BigInt(decimals + 18 - BASE_DECIMALS);
 
-interface Totals {
-  supplyAssets: bigint;
-  supplyShares: bigint;
-  borrowAssets: bigint;
-  borrowShares: bigint;
-  reserves: bigint;
-}
-
-async function readTotals(f: Fixture): Promise<Totals> {
-  const [supplyAssets, supplyShares, borrowAssets, borrowShares, reserves] = await f.lending!.market.totals();
-  return { supplyAssets, supplyShares, borrowAssets, borrowShares, reserves };
-}
+const readTotals = (f: Fixture) => readMarketTotals(f.lending!.market);
 
 type Curve = typeof RATE;
 const NO_INTEREST: Curve = { base: 0n, slope1: 0n, slope2: 0n, kink: wad(0.8) };

@@ -23,6 +23,7 @@ import {
   toAssetsDown,
   toSharesDown,
   toSharesUp,
+  readTotals,
 } from "../helpers/math";
 
 /* SharesMath, reimplemented */
@@ -30,18 +31,7 @@ import {
 const usdc = (v: number | string) => toUnits(v, 6);
 const YEAR = 365 * 86400;
 
-interface Totals {
-  supplyAssets: bigint;
-  supplyShares: bigint;
-  borrowAssets: bigint;
-  borrowShares: bigint;
-  reserves: bigint;
-}
-
-async function totalsOf(f: Fixture): Promise<Totals> {
-  const [supplyAssets, supplyShares, borrowAssets, borrowShares, reserves] = await f.lending!.market.totals();
-  return { supplyAssets, supplyShares, borrowAssets, borrowShares, reserves };
-}
+const totalsOf = (f: Fixture) => readTotals(f.lending!.market);
 
 async function setup() {
   const f = await loadSystem();

@@ -28,6 +28,8 @@ import {
   toAssetsUp,
   toSharesDown,
   toSharesUp,
+  readTotals as readMarketTotals,
+  type Totals,
 } from "../helpers/math";
 
 /* CONFIGURATION (localConfig) */
@@ -58,18 +60,7 @@ function risk(symbol: string) {
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 const scale = (decimals: number) => 10n ** BigInt(decimals + 18 - BASE_DECIMALS);
 
-interface Totals {
-  supplyAssets: bigint;
-  supplyShares: bigint;
-  borrowAssets: bigint;
-  borrowShares: bigint;
-  reserves: bigint;
-}
-
-async function readTotals(f: Fixture): Promise<Totals> {
-  const [supplyAssets, supplyShares, borrowAssets, borrowShares, reserves] = await f.lending!.market.totals();
-  return { supplyAssets, supplyShares, borrowAssets, borrowShares, reserves };
-}
+const readTotals = (f: Fixture) => readMarketTotals(f.lending!.market);
 
 function ratePerSecond(util: bigint): bigint {
   const perYear =
