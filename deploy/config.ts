@@ -59,6 +59,39 @@ export interface LendingConfig {
   collaterals: CollateralConfig[];
 }
 
+/** A perp market on one of `assets`. Fractions as decimals; sizes in whole units of the underlying. */
+export interface PerpMarketConfig {
+  symbol: string;
+  /** 1 / max leverage at size zero, e.g. 0.05 for 20x. */
+  initialMargin: number;
+  maintenanceMargin: number;
+  tradingFee: number;
+  liquidationFee: number;
+  /** Size at which margin fractions double. */
+  marginScale: number | string;
+  /** Skew at which the price premium would reach 100% and funding its maximum. */
+  skewScale: number | string;
+  maxLongOI: number | string;
+  maxShortOI: number | string;
+  /** Funding rate at full skew, a fraction of the price per day (0.01 = 1% a day). */
+  maxFundingRatePerDay: number;
+  /** ADL may run when a side's unrealised profit exceeds this share of the pool's capital. */
+  adlPnlFactor: number;
+}
+
+export interface PerpsConfig {
+  negativeBalancePolicy: NegativeBalancePolicy;
+  global: {
+    insuranceFeeShare: number;
+    keeperLiquidationShare: number;
+    lpReserveFactor: number;
+    /** Whole base tokens paid to the keeper of a triggered order. */
+    orderKeeperFee: number | string;
+  };
+  vault: { name: string; symbol: string };
+  markets: PerpMarketConfig[];
+}
+
 export interface SystemConfig {
   /** Admin of every contract; the first signer when omitted. */
   admin?: string;
@@ -72,6 +105,7 @@ export interface SystemConfig {
   base: { address: string } | { mock: true; symbol: string; decimals: number };
   insurance: { cooldown: number; unstakeWindow: number };
   lending?: LendingConfig;
+  perps?: PerpsConfig;
 }
 
 /**
@@ -142,6 +176,45 @@ export function localConfig(overrides: Partial<SystemConfig> = {}): SystemConfig
         },
       ],
     },
+    perps: localPerpsConfig(),
+    ...overrides,
+  };
+}
+
+/** Perps on WETH (20x) and WBTC (10x), the vault as counterparty; PROTECTED. */
+export function localPerpsConfig(overrides: Partial<PerpsConfig> = {}): PerpsConfig {
+  return {
+    negativeBalancePolicy: NegativeBalancePolicy.PROTECTED,
+    global: { insuranceFeeShare: 0.2, keeperLiquidationShare: 0.5, lpReserveFactor: 0.1, orderKeeperFee: 1 },
+    vault: { name: "Ballast LP", symbol: "bLP" },
+    markets: [
+      {
+        symbol: "WETH",
+        initialMargin: 0.05,
+        maintenanceMargin: 0.025,
+        tradingFee: 0.0005,
+        liquidationFee: 0.01,
+        marginScale: 100_000,
+        skewScale: 1_000_000,
+        maxLongOI: 50_000,
+        maxShortOI: 50_000,
+        maxFundingRatePerDay: 0.01,
+        adlPnlFactor: 0.5,
+      },
+      {
+        symbol: "WBTC",
+        initialMargin: 0.1,
+        maintenanceMargin: 0.05,
+        tradingFee: 0.0005,
+        liquidationFee: 0.01,
+        marginScale: 5_000,
+        skewScale: 50_000,
+        maxLongOI: 2_000,
+        maxShortOI: 2_000,
+        maxFundingRatePerDay: 0.01,
+        adlPnlFactor: 0.5,
+      },
+    ],
     ...overrides,
   };
 }

@@ -6,12 +6,14 @@ import type {
   InsuranceFund,
   KinkedRateModel,
   LendingMarket,
+  LiquidityVault,
   MockAggregator,
   MockERC20,
   MockSequencerFeed,
   OracleRouter,
+  PerpMarket,
 } from "../typechain-types";
-import type { AssetConfig, FeedConfig, LendingConfig, SystemConfig } from "./config";
+import type { AssetConfig, FeedConfig, LendingConfig, PerpsConfig, SystemConfig } from "./config";
 import { toUnits, wad } from "./units";
 
 /** A feed as deployed: its address, and the mock's handle when `deploySystem` deployed one. */
@@ -45,6 +47,13 @@ export interface DeployedLending {
   rateModel: KinkedRateModel;
 }
 
+export interface DeployedPerps {
+  market: PerpMarket;
+  vault: LiquidityVault;
+  /** Market ids by asset symbol. */
+  marketIds: Record<string, number>;
+}
+
 export interface System {
   admin: Signer;
   router: OracleRouter;
@@ -53,6 +62,7 @@ export interface System {
   base: DeployedBase;
   insuranceFund: InsuranceFund;
   lending?: DeployedLending;
+  perps?: DeployedPerps;
   config: SystemConfig;
 }
 
@@ -99,7 +109,11 @@ export async function deploySystem(hre: HardhatRuntimeEnvironment, config: Syste
     ? await deployLending(hre, admin, config, config.lending, { router, base, insuranceFund, assets })
     : undefined;
 
-  return { admin, router, sequencer, assets, base, insuranceFund, lending, config };
+  const perps = config.perps
+    ? await deployPerps(hre, admin, config, config.perps, { router, base, insuranceFund, assets })
+    : undefined;
+
+  return { admin, router, sequencer, assets, base, insuranceFund, lending, perps, config };
 }
 
 async function deployBase(
@@ -195,6 +209,88 @@ async function deployLending(
     ).wait();
   }
   return { market, rateModel };
+}
+
+/** Seconds in a day: funding rates are configured per day and stored per second. */
+const DAY = 86_400n;
+
+async function deployPerps(
+  hre: HardhatRuntimeEnvironment,
+  admin: Signer,
+  config: SystemConfig,
+  perps: PerpsConfig,
+  deps: {
+    router: OracleRouter;
+    base: DeployedBase;
+    insuranceFund: InsuranceFund;
+    assets: Record<string, DeployedAsset>;
+  },
+): Promise<DeployedPerps> {
+  const { ethers } = hre;
+  const adminAddress = await admin.getAddress();
+  const library = await (await ethers.getContractFactory("PerpParams", admin)).deploy();
+  await library.waitForDeployment();
+  const factory = await ethers.getContractFactory("PerpMarket", {
+    signer: admin,
+    libraries: { PerpParams: await library.getAddress() },
+  });
+  const g = perps.global;
+  const market = (await factory.deploy(
+    adminAddress,
+    deps.base.address,
+    await deps.router.getAddress(),
+    await deps.insuranceFund.getAddress(),
+    perps.negativeBalancePolicy,
+    {
+      insuranceFeeShare: wad(g.insuranceFeeShare),
+      keeperLiquidationShare: wad(g.keeperLiquidationShare),
+      lpReserveFactor: wad(g.lpReserveFactor),
+      orderKeeperFee: toUnits(g.orderKeeperFee, deps.base.decimals),
+    },
+  )) as unknown as PerpMarket;
+  await market.waitForDeployment();
+  const marketAddress = await market.getAddress();
+  const vault = await (
+    await ethers.getContractFactory("LiquidityVault", admin)
+  ).deploy(
+    deps.base.address,
+    marketAddress,
+    await deps.insuranceFund.getAddress(),
+    perps.vault.name,
+    perps.vault.symbol,
+  );
+  await vault.waitForDeployment();
+  await (await market.setVault(await vault.getAddress())).wait();
+  await (await deps.insuranceFund.setMarket(marketAddress, true)).wait();
+  if (config.pauseGuardian) {
+    await (await market.grantRole(await market.PAUSE_GUARDIAN_ROLE(), config.pauseGuardian)).wait();
+  }
+
+  const marketIds: Record<string, number> = {};
+  for (const m of perps.markets) {
+    const asset = deps.assets[m.symbol];
+    if (!asset) throw new Error(`perp market ${m.symbol} is not among the configured assets`);
+    if (m.symbol in marketIds) throw new Error(`perp market ${m.symbol} is configured twice`);
+    marketIds[m.symbol] = Number(await market.marketCount());
+    await (await market.listMarket(asset.address, perpMarketParams(m))).wait();
+  }
+  return { market, vault, marketIds };
+}
+
+/** A PerpMarketConfig as the contract's MarketParams (WAD fractions, underlying WAD sizes). */
+export function perpMarketParams(m: PerpsConfig["markets"][number]) {
+  return {
+    initialMargin: wad(m.initialMargin),
+    maintenanceMargin: wad(m.maintenanceMargin),
+    tradingFee: wad(m.tradingFee),
+    liquidationFee: wad(m.liquidationFee),
+    marginScale: wad(m.marginScale),
+    skewScale: wad(m.skewScale),
+    maxLongOI: wad(m.maxLongOI),
+    maxShortOI: wad(m.maxShortOI),
+    maxFundingRate: wad(m.maxFundingRatePerDay) / DAY,
+    adlPnlFactor: wad(m.adlPnlFactor),
+  };
 }
 
 async function deployAsset(

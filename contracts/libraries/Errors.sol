@@ -127,4 +127,76 @@ library Errors {
     /// @notice Thrown when a collateral's parameters are inconsistent: ltv must be below the liquidation
     /// threshold, and threshold x (1 + bonus) must not exceed FULL_CLOSE_HEALTH (0.95).
     error InvalidCollateralParams(uint256 ltv, uint256 liquidationThreshold, uint256 liquidationBonus);
+
+    /* PERPETUALS */
+
+    /// @notice Thrown when a perp market id is not listed.
+    error MarketNotListed(uint256 marketId);
+
+    /// @notice Thrown when listing a perp market for an asset that already has one.
+    error MarketAlreadyListed(address asset);
+
+    /// @notice Thrown when listing more perp markets than the engine supports.
+    error TooManyMarkets(uint256 max);
+
+    /// @notice Thrown when an action needs an ACTIVE market (or, for halting, a market not delisted).
+    /// @param status The market's status (IPerpMarket.MarketStatus).
+    error MarketNotActive(uint256 marketId, uint8 status);
+
+    /// @notice Thrown when a trade would fill beyond the price the trader accepts.
+    error PriceLimitExceeded(uint256 fillPrice, uint256 acceptablePrice);
+
+    /// @notice Thrown when the price impact would take the fill price to zero or below.
+    error InvalidFillPrice();
+
+    /// @notice Thrown when a trade would take a side's open interest above its cap.
+    error OpenInterestCapExceeded(uint256 marketId, uint256 cap, uint256 wouldBe);
+
+    /// @notice Thrown when a trade or margin withdrawal would leave equity below the initial margin.
+    error InsufficientMargin(int256 equity, uint256 required);
+
+    /// @notice Thrown when withdrawing more margin than the account has.
+    error InsufficientMarginBalance(uint256 requested, uint256 available);
+
+    /// @notice Thrown when a reduce or close would leave an account with no position and negative margin:
+    /// it must be liquidated instead, so that its deficit takes the waterfall.
+    error InsolventAccount(int256 margin);
+
+    /// @notice Thrown when an account has no position (on the side asked) in a market.
+    error NoPosition(address account, uint256 marketId);
+
+    /// @notice Thrown when liquidating an account whose equity is at or above its maintenance margin.
+    error AccountNotLiquidatable(int256 equity, uint256 maintenanceMargin);
+
+    /// @notice Thrown when an order id does not exist (never placed, executed or cancelled).
+    error OrderNotFound(uint256 orderId);
+
+    /// @notice Thrown when someone other than its owner cancels an order.
+    error NotOrderOwner(uint256 orderId, address owner);
+
+    /// @notice Thrown when executing an order whose trigger the oracle price has not crossed.
+    error OrderNotTriggered(uint256 orderId, uint256 price, uint256 triggerPrice);
+
+    /// @notice Thrown when ADL is called while the winning side's profit is within adlPnlFactor x capital.
+    /// @param sideProfit The winning side's unrealised profit, USD WAD.
+    /// @param limit adlPnlFactor x the pool's capital, USD WAD.
+    error AdlNotTriggered(uint256 marketId, int256 sideProfit, uint256 limit);
+
+    /// @notice Thrown when an ADL candidate is not on the winning side or not in profit.
+    error AdlNotProfitable(address account, int256 pnl);
+
+    /// @notice Thrown when an ADL candidate scores higher than the one before it in the list.
+    error AdlOutOfOrder(address account, uint256 score, uint256 previousScore);
+
+    /// @notice Thrown when the vault is set a second time.
+    error VaultAlreadySet();
+
+    /// @notice Thrown when a caller other than the LiquidityVault moves pool funds.
+    error NotVault(address caller);
+
+    /// @notice Thrown when the vault withdraws more than the pool may pay out now.
+    error LpWithdrawalTooLarge(uint256 requested, uint256 available);
+
+    /// @notice Thrown when maintenanceMargin is not below initialMargin, or liquidationFee exceeds it.
+    error InvalidMarginParams(uint256 initialMargin, uint256 maintenanceMargin, uint256 liquidationFee);
 }

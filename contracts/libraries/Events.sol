@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {PriceStatus, SuspectPolicy, AssetOracleConfig} from "./OracleTypes.sol";
 import {ILendingMarket} from "../interfaces/ILendingMarket.sol";
+import {IPerpMarket} from "../interfaces/IPerpMarket.sol";
 
 /// @title Events
 /// @notice Every event of Ballast, each documented once. Contracts emit `Events.Name(...)`.
@@ -126,4 +127,87 @@ library Events {
     event RateModelSet(address rateModel);
     event PausedSet(bool paused);
     event RateCurveSet(uint64 baseRate, uint64 slope1, uint64 slope2, uint64 kink);
+
+    /* PERPETUALS */
+
+    event MarginDeposited(address indexed caller, address indexed onBehalf, uint256 amount);
+    event MarginWithdrawn(address indexed account, address indexed receiver, uint256 amount);
+
+    /// @notice Emitted by every trade (orders included).
+    /// @param sizeDelta Signed change of size, underlying WAD.
+    /// @param fillPrice WAD; the old size is settled and the new size entered at this price.
+    /// @param fee Trading fee charged, base units.
+    /// @param realisedPnl PnL of the old size at the fill price, net of funding, base units (signed).
+    /// @param newSize The position's size afterwards.
+    event PositionModified(
+        address indexed account,
+        uint256 indexed marketId,
+        int256 sizeDelta,
+        uint256 fillPrice,
+        uint256 fee,
+        int256 realisedPnl,
+        int256 newSize
+    );
+
+    /// @param rate Funding rate per second (WAD, signed: positive when longs pay) for the period.
+    /// @param index The cumulative funding index afterwards, USD WAD per unit of size.
+    event FundingAccrued(uint256 indexed marketId, int256 rate, int256 index);
+
+    /// @notice Emitted per position closed by a liquidation, at the oracle price.
+    event PositionLiquidated(
+        address indexed account,
+        uint256 indexed marketId,
+        int256 size,
+        uint256 price,
+        int256 realisedPnl
+    );
+
+    /// @param notional Base units closed, in total.
+    /// @param keeperFee Paid to the keeper. @param insuranceFee Kept for the insurance fund.
+    /// @param deficit What the account could not pay (it goes down the waterfall), base units.
+    event AccountLiquidated(
+        address indexed account,
+        address indexed keeper,
+        uint256 notional,
+        uint256 keeperFee,
+        uint256 insuranceFee,
+        uint256 deficit
+    );
+
+    /// @notice Emitted per position reduced by auto-deleveraging.
+    /// @param price The price at which it was closed (pays pnl - haircut).
+    /// @param pnl The profit it had at the oracle price, base units. @param haircut What it did not get.
+    /// @param score Its ADL score (WAD).
+    event Deleveraged(
+        address indexed account,
+        uint256 indexed marketId,
+        int256 size,
+        uint256 price,
+        uint256 pnl,
+        uint256 haircut,
+        uint256 score
+    );
+
+    event OrderPlaced(uint256 indexed orderId, address indexed account, IPerpMarket.Order order);
+    event OrderCancelled(uint256 indexed orderId, address indexed account);
+
+    /// @param price The oracle price it ran at. @param keeperFee Paid to the keeper from the margin.
+    event OrderExecuted(
+        uint256 indexed orderId,
+        address indexed account,
+        address indexed keeper,
+        uint256 price,
+        uint256 keeperFee
+    );
+
+    event MarketListed(uint256 indexed marketId, address indexed asset);
+    event PerpMarketParamsSet(uint256 indexed marketId, IPerpMarket.MarketParams params);
+    event PerpGlobalParamsSet(IPerpMarket.GlobalParams params);
+
+    /// @param finalPrice The settlement price when delisted, else zero.
+    event MarketStatusSet(uint256 indexed marketId, IPerpMarket.MarketStatus status, uint256 finalPrice);
+    event VaultSet(address vault);
+    event PerpFeesSwept(uint256 amount);
+    event LpDeposited(uint256 amount);
+    event LpWithdrawn(address indexed receiver, uint256 amount);
 }
