@@ -90,6 +90,7 @@ async function measure(): Promise<Snapshot> {
   s["OracleRouter.price (STALE, unchanged)"] = await gasOf(router.price(wbtc.address));
 
   Object.assign(s, await measureLending(system));
+  Object.assign(s, await measurePerps(system));
   return Object.fromEntries(Object.entries(s).sort(([a], [b]) => a.localeCompare(b)));
 }
 
@@ -170,6 +171,103 @@ async function measureLending(system: System): Promise<Snapshot> {
   s["lending.liquidateWithDeficit"] = await gasOf(
     market.connect(liquidator).liquidate(victim.address, wbtc.address, hre.ethers.MaxUint256),
   );
+  return s;
+}
+
+/**
+ * Perps operations on the WBTC market (one mock feed through the real OracleRouter), by warm accounts (margin
+ * already posted, an earlier trade done) in a warm market (other positions open, funding accruing).
+ */
+async function measurePerps(system: System): Promise<Snapshot> {
+  const s: Snapshot = {};
+  const perp = system.perps!.market;
+  const vault = system.perps!.vault;
+  const usdc = system.base.token!;
+  const wbtc = system.assets.WBTC;
+  const BTC = system.perps!.marketIds.WBTC;
+  const ETH = system.perps!.marketIds.WETH;
+  const signers = await hre.ethers.getSigners();
+  const [lp, trader, other, victim, keeper, multi, adlShort, adlLong] = signers.slice(8, 16);
+  const u = (v: number) => toUnits(v, 6);
+  const sz = (v: number) => wad(v);
+  const setBtc = async (usd: number) => {
+    await wbtc.primaryFeed.mock!.setPrice(toUnits(usd, 8));
+    await system.router.price(wbtc.address);
+    await time.increase(600);
+    await wbtc.primaryFeed.mock!.setPrice(toUnits(usd, 8));
+    await system.router.price(wbtc.address);
+  };
+  const setEth = async (usd: number) => {
+    await system.assets.WETH.primaryFeed.mock!.setPrice(toUnits(usd, 8));
+    await system.assets.WETH.fallbackFeed!.mock!.setPrice(toUnits(usd, 18));
+  };
+  await setBtc(60_000);
+  await setEth(3000);
+  for (const who of [lp, trader, other, victim, keeper, multi, adlShort, adlLong]) {
+    await usdc.mint(who.address, u(10_000_000));
+    await usdc.connect(who).approve(await perp.getAddress(), hre.ethers.MaxUint256);
+    await usdc.connect(who).approve(await vault.getAddress(), hre.ethers.MaxUint256);
+  }
+  // A third market (EURC) for the three-position liquidation.
+  const EUR = Number(await perp.marketCount());
+  await perp.listMarket(system.assets.EURC.address, {
+    initialMargin: wad(0.05),
+    maintenanceMargin: wad(0.025),
+    tradingFee: wad(0.0005),
+    liquidationFee: wad(0.01),
+    marginScale: wad(100_000_000),
+    skewScale: wad(1_000_000_000),
+    maxLongOI: wad(100_000_000),
+    maxShortOI: wad(100_000_000),
+    maxFundingRate: wad(0.01) / 86_400n,
+    adlPnlFactor: wad(0.5),
+  });
+
+  await vault.connect(lp).deposit(u(5_000_000), lp.address);
+  for (const who of [trader, other, victim]) await perp.connect(who).depositMargin(u(50_000), who.address);
+  await perp.connect(multi).depositMargin(u(70_000), multi.address);
+  await perp.connect(other).modifyPosition(BTC, -sz(1), 0); // the market is warm and skewed
+  // The trader is warm: an earlier round trip in the same market.
+  await perp.connect(trader).modifyPosition(BTC, sz(1), hre.ethers.MaxUint256);
+  await perp.connect(trader).closePosition(BTC, 0);
+
+  s["perps.open"] = await gasOf(perp.connect(trader).modifyPosition(BTC, sz(1), hre.ethers.MaxUint256));
+  await time.increase(60);
+  s["perps.increase"] = await gasOf(perp.connect(trader).modifyPosition(BTC, sz(0.5), hre.ethers.MaxUint256));
+  await time.increase(60);
+  s["perps.close"] = await gasOf(perp.connect(trader).closePosition(BTC, 0));
+  // Cross margin: opening with a position in a second market (two-feed WETH) prices both markets.
+  await perp.connect(trader).modifyPosition(ETH, sz(1), hre.ethers.MaxUint256);
+  s["perps.open (second market held: WETH priced too)"] = await gasOf(
+    perp.connect(trader).modifyPosition(BTC, sz(1), hre.ethers.MaxUint256),
+  );
+  await perp.connect(trader).closePosition(ETH, 0);
+  await perp.connect(trader).closePosition(BTC, 0);
+
+  // A triggered stop: a long with a stop at 57,000, then the price at 56,000.
+  await perp.connect(trader).modifyPosition(BTC, sz(1), hre.ethers.MaxUint256);
+  await perp.connect(trader).placeOrder(BTC, true, sz(1), wad(57_000), false);
+  const orderId = await perp.lastOrderId();
+  // Liquidation victims: 1 position, and 3 positions in three markets, at 10x or more.
+  await perp.connect(victim).modifyPosition(BTC, sz(8), hre.ethers.MaxUint256);
+  await perp.connect(multi).modifyPosition(BTC, sz(5), hre.ethers.MaxUint256);
+  await perp.connect(multi).modifyPosition(ETH, sz(50), hre.ethers.MaxUint256);
+  await perp.connect(multi).modifyPosition(EUR, sz(400_000), hre.ethers.MaxUint256);
+  await setBtc(56_000);
+  await setEth(2800);
+  s["perps.executeOrder"] = await gasOf(perp.connect(keeper).executeOrder(orderId));
+  s["perps.liquidate"] = await gasOf(perp.connect(keeper).liquidate(victim.address));
+  await setBtc(52_000);
+  await setEth(2600);
+  s["perps.liquidate3"] = await gasOf(perp.connect(keeper).liquidate(multi.address));
+
+  // ADL: a short in large profit against a small pool (the factor lowered so that it triggers).
+  await perp.connect(adlShort).depositMargin(u(200_000), adlShort.address);
+  await perp.connect(adlShort).modifyPosition(BTC, -sz(20), 0);
+  await setBtc(40_000);
+  const params = await perp.marketView(BTC);
+  await perp.setMarketParams(BTC, { ...params.params.toObject(), adlPnlFactor: wad(0.01) });
+  s["perps.adl"] = await gasOf(perp.connect(keeper).adl(BTC, [adlShort.address]));
   return s;
 }
 
