@@ -14,7 +14,7 @@ import type { ContractTransactionResponse } from "ethers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { localConfig } from "../deploy/config";
-import { deploySystem, type System } from "../deploy/deploySystem";
+import { deploySystem, perpMarketParams, type System } from "../deploy/deploySystem";
 import { toUnits, wad } from "../deploy/units";
 
 const SNAPSHOT = path.join(__dirname, "..", "gas", "snapshot.json");
@@ -187,7 +187,7 @@ async function measurePerps(system: System): Promise<Snapshot> {
   const BTC = system.perps!.marketIds.WBTC;
   const ETH = system.perps!.marketIds.WETH;
   const signers = await hre.ethers.getSigners();
-  const [lp, trader, other, victim, keeper, multi, adlShort, adlLong] = signers.slice(8, 16);
+  const [lp, trader, other, victim, keeper, multi, adlShort] = signers.slice(8, 15);
   const u = (v: number) => toUnits(v, 6);
   const sz = (v: number) => wad(v);
   const setBtc = async (usd: number) => {
@@ -203,7 +203,7 @@ async function measurePerps(system: System): Promise<Snapshot> {
   };
   await setBtc(60_000);
   await setEth(3000);
-  for (const who of [lp, trader, other, victim, keeper, multi, adlShort, adlLong]) {
+  for (const who of [lp, trader, other, victim, keeper, multi, adlShort]) {
     await usdc.mint(who.address, u(10_000_000));
     await usdc.connect(who).approve(await perp.getAddress(), hre.ethers.MaxUint256);
     await usdc.connect(who).approve(await vault.getAddress(), hre.ethers.MaxUint256);
@@ -265,8 +265,8 @@ async function measurePerps(system: System): Promise<Snapshot> {
   await perp.connect(adlShort).depositMargin(u(200_000), adlShort.address);
   await perp.connect(adlShort).modifyPosition(BTC, -sz(20), 0);
   await setBtc(40_000);
-  const params = await perp.marketView(BTC);
-  await perp.setMarketParams(BTC, { ...params.params.toObject(), adlPnlFactor: wad(0.01) });
+  const btcParams = perpMarketParams(system.config.perps!.markets.find((m) => m.symbol === "WBTC")!);
+  await perp.setMarketParams(BTC, { ...btcParams, adlPnlFactor: wad(0.01) });
   s["perps.adl"] = await gasOf(perp.connect(keeper).adl(BTC, [adlShort.address]));
   return s;
 }
