@@ -4,8 +4,6 @@ pragma solidity 0.8.28;
 /// @title PerpMath
 /// @notice Signed helpers for the perpetuals engine, with the rounding direction in every name.
 library PerpMath {
-    uint256 internal constant WAD = 1e18;
-
     function abs(int256 x) internal pure returns (uint256) {
         return uint256(x >= 0 ? x : -x);
     }
@@ -27,10 +25,10 @@ library PerpMath {
         if (x % d != 0 && x > 0) ++q;
     }
 
-    /// @notice The price at which closing a position entered at `entry` realises its profit at `price` less
-    /// `haircutRate` (WAD) of it: entry + (price - entry) x (1 - haircutRate) (funding aside). For events.
-    function adlPrice(uint256 entry, uint256 price, uint256 haircutRate) internal pure returns (uint256) {
+    /// @notice The price at which closing a position entered at `entry` realises `paid` of the `profit` it has
+    /// at `price`: entry + (price - entry) x paid / profit, truncated toward zero (funding aside). For events.
+    function adlPrice(uint256 entry, uint256 price, uint256 paid, uint256 profit) internal pure returns (uint256) {
         int256 move = int256(price) - int256(entry);
-        return uint256(int256(entry) + (move * int256(WAD - haircutRate)) / int256(WAD));
+        return uint256(int256(entry) + (move * int256(paid)) / int256(profit));
     }
 }

@@ -692,7 +692,9 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         _adlClose(account, marketId, m, price, uint256(pnl), haircutRate, score);
     }
 
-    /// @dev Closes a deleveraged position whole, paying its profit less the haircut from the pool.
+    /// @dev Closes a deleveraged position whole, paying its profit less the haircut from the pool, and never
+    /// more than the pool's positive capital: the haircut rate is computed on the side's net profit, and a
+    /// side with losing positions has winners whose gross profit exceeds it.
     function _adlClose(
         address account,
         uint256 marketId,
@@ -703,7 +705,7 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         uint256 score
     ) internal {
         Position memory p = _positions[account][marketId];
-        uint256 paid = profit.mulDivDown(WAD - haircutRate, WAD);
+        uint256 paid = MathLib.min(profit.mulDivDown(WAD - haircutRate, WAD), PerpMath.positivePart(_lpCapital));
         _removeFromSums(m.s, p.size, p.entryPrice, p.fundingIndex);
         delete _positions[account][marketId];
         Account storage a = _accounts[account];
@@ -711,7 +713,7 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         a.margin += int128(int256(paid));
         _lpCapital -= int128(int256(paid));
         totalAdlHaircut += profit - paid;
-        uint256 at = PerpMath.adlPrice(p.entryPrice, price, haircutRate);
+        uint256 at = PerpMath.adlPrice(p.entryPrice, price, paid, profit);
         emit Events.Deleveraged(account, marketId, p.size, at, profit, profit - paid, score);
     }
 
