@@ -27,7 +27,12 @@ library PerpMath {
 
     /// @notice The price at which closing a position entered at `entry` realises `paid` of the `profit` it has
     /// at `price`: entry + (price - entry) x paid / profit, truncated toward zero (funding aside). For events.
-    function adlPrice(uint256 entry, uint256 price, uint256 paid, uint256 profit) internal pure returns (uint256) {
+    function adlPrice(
+        uint256 entry,
+        uint256 price,
+        uint256 paid,
+        uint256 profit
+    ) internal pure returns (uint256) {
         int256 move = int256(price) - int256(entry);
         return uint256(int256(entry) + (move * int256(paid)) / int256(profit));
     }

@@ -705,7 +705,10 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         uint256 score
     ) internal {
         Position memory p = _positions[account][marketId];
-        uint256 paid = MathLib.min(profit.mulDivDown(WAD - haircutRate, WAD), PerpMath.positivePart(_lpCapital));
+        uint256 paid = MathLib.min(
+            profit.mulDivDown(WAD - haircutRate, WAD),
+            PerpMath.positivePart(_lpCapital)
+        );
         _removeFromSums(m.s, p.size, p.entryPrice, p.fundingIndex);
         delete _positions[account][marketId];
         Account storage a = _accounts[account];
