@@ -80,7 +80,7 @@ interface IPerpMarket {
         uint256 longOI;
         uint256 shortOI;
         int256 fundingIndex; // USD WAD per unit of size, cumulative
-        int256 fundingRate; // WAD per second, at the current skew
+        int256 fundingRate; // WAD per second, at the current skew (zero once delisted)
         uint256 lastFundingTime;
         MarketParams params;
     }
@@ -127,8 +127,8 @@ interface IPerpMarket {
     /// @notice Withdraws `amount` of the caller's margin to `receiver` (type(uint256).max: all that is free).
     /// With positions open, needs an OK price for each and leaves equity >= initial margin. Under RECOURSE
     /// what the caller owes is repaid first from the amount.
-    /// @dev Reverts with ZeroAmount, ZeroAddress, MarketPaused, InsufficientMarginBalance, PriceNotUsable or
-    /// InsufficientMargin. Emits MarginWithdrawn.
+    /// @dev Reverts with ZeroAmount, ZeroAddress, MarketPaused, PriceNotUsable, or InsufficientMarginBalance
+    /// (requested, free margin) beyond min(margin, equity - initial margin). Emits MarginWithdrawn.
     function withdrawMargin(uint256 amount, address receiver) external;
 
     /* TRADING */
@@ -193,7 +193,8 @@ interface IPerpMarket {
     /// @notice Auto-deleveraging of `marketId`: while the winning side's unrealised profit exceeds
     /// adlPnlFactor x the pool's capital, closes the positions of `accounts`, in that order, at the price that
     /// pays each its profit x (1 - haircut), where haircut = 1 - pool capital / side profit when the pool
-    /// cannot pay the whole side, else 0. The list must be in non-increasing score order (score = PnL% x
+    /// cannot pay the whole side, else 0, and never more than the pool's remaining positive capital (the side's
+    /// profit is net of its losing positions, so its winners' gross profit may exceed it). The list must be in non-increasing score order (score = PnL% x
     /// leverage, see adlScore) and every candidate must be on the winning side and in profit: only
     /// profitable positions are ever touched. Stops early once the trigger no longer holds.
     /// @dev Needs a price the policy allows for CLOSE. Reverts with AdlNotTriggered, NoPosition,
@@ -271,8 +272,9 @@ interface IPerpMarket {
     /// Bounds: initialMargin [0.5%, 100%], maintenanceMargin [0.1%, initialMargin), tradingFee <= 1%,
     /// liquidationFee <= maintenanceMargin, marginScale and skewScale [1, 1e18] whole units, OI caps <= 1e18
     /// whole units, maxFundingRate <= 10% a day, adlPnlFactor [1%, 100%].
-    /// @dev Reverts with OutOfBounds, PriceNotUsable (accrual needs a trusted price while positions are
-    /// open). Emits PerpMarketParamsSet.
+    /// @dev Reverts with OutOfBounds or InvalidMarginParams (from the linked PerpParams library), or
+    /// PriceNotUsable (accruing needs a price the policy allows for CLOSE while the funding rate is not zero;
+    /// at a zero rate the funding clock just restarts). Emits PerpMarketParamsSet.
     function setMarketParams(uint256 marketId, MarketParams calldata params) external;
 
     /// @notice Bounds: insuranceFeeShare, keeperLiquidationShare <= 100%, lpReserveFactor <= 50%,

@@ -436,7 +436,7 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         v.longOI = s.longOI;
         v.shortOI = s.shortOI;
         v.fundingIndex = s.fundingIndex;
-        v.fundingRate = _fundingRate(m);
+        v.fundingRate = s.status == MarketStatus.DELISTED ? int256(0) : _fundingRate(m);
         v.lastFundingTime = s.lastFundingTime;
         v.params = m.params;
     }

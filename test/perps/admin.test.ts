@@ -574,6 +574,7 @@ describe("perps: administration and views", function () {
       expect(v.finalPrice).to.equal(px("3210.5"));
       expect(v.fundingIndex).to.equal(index);
       expect(v.lastFundingTime).to.equal(t1);
+      expect(v.fundingRate, "no funding rate once delisted, whatever the skew").to.equal(0n);
 
       const owed = (await f.perp.positionView(alice.address, f.ETH)).fundingOwed;
       const eq = (await f.perp.accountView(alice.address)).equity;
