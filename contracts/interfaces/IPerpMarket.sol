@@ -196,7 +196,8 @@ interface IPerpMarket {
     /// cannot pay the whole side, else 0, and never more than the pool's remaining positive capital (the side's
     /// profit is net of its losing positions, so its winners' gross profit may exceed it). The list must be in
     /// non-increasing score order (score = PnL% x leverage, see adlScore) and every candidate must be on the
-    /// winning side and in profit: only profitable positions are ever touched. Stops early once the trigger no longer holds.
+    /// winning side and in profit: only profitable positions are ever touched. Stops early once the trigger
+    /// no longer holds.
     /// @dev Needs a price the policy allows for CLOSE. Reverts with AdlNotTriggered, NoPosition,
     /// AdlNotProfitable or AdlOutOfOrder. Emits Deleveraged per position.
     /// @return closed How many positions were deleveraged.
