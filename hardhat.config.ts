@@ -31,11 +31,21 @@ if (process.env.RPC_URL) {
 
 const config: HardhatUserConfig = {
   solidity: {
-    version: SOLC_VERSION,
-    settings: {
-      // viaIR off: see README "Compiler settings" for the measurement behind this choice.
-      optimizer: { enabled: true, runs: 200 },
-      evmVersion: "cancun",
+    compilers: [
+      {
+        version: SOLC_VERSION,
+        settings: {
+          // viaIR off: see README "Compiler settings" for the measurement behind this choice.
+          optimizer: { enabled: true, runs: 200 },
+          evmVersion: "cancun",
+        },
+      },
+    ],
+    overrides: {
+      "contracts/perps/PerpMarket.sol": {
+        version: SOLC_VERSION,
+        settings: { viaIR: true, optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" },
+      },
     },
   },
   networks: {

@@ -246,7 +246,7 @@ async function measurePerps(system: System): Promise<Snapshot> {
 
   // A triggered stop: a long with a stop at 57,000, then the price at 56,000.
   await perp.connect(trader).modifyPosition(BTC, sz(1), hre.ethers.MaxUint256);
-  await perp.connect(trader).placeOrder(BTC, true, sz(1), wad(57_000), false);
+  await perp.connect(trader).placeOrder(BTC, true, sz(1), wad(57_000), false, 0n);
   const orderId = await perp.lastOrderId();
   // Liquidation victims: 1 position, and 3 positions in three markets, at 10x or more.
   await perp.connect(victim).modifyPosition(BTC, sz(8), hre.ethers.MaxUint256);

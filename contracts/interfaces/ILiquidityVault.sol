@@ -17,6 +17,8 @@ import {IPerpMarket} from "./IPerpMarket.sol";
 /// now plus a reserve on open notional (maxWithdraw and maxRedeem say so; beyond them ERC-4626's
 /// ERC4626ExceededMaxWithdraw / ExceededMaxRedeem). A withdrawal also needs trusted prices for every
 /// market with open interest (PriceNotUsable otherwise), so LPs cannot leave on a price the oracle doubts.
+/// Deposits and mints are closed (maxDeposit = maxMint = 0, ERC4626ExceededMaxDeposit / ExceededMaxMint) while
+/// the pool's value is zero and shares exist, so that nobody buys the waiting LPs' shares for nothing.
 /// Under RECOURSE, what an owner owes Ballast is repaid first from what it withdraws.
 interface ILiquidityVault is IERC4626 {
     /// @notice The perps engine whose pool this vault owns.

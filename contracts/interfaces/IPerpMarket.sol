@@ -11,6 +11,8 @@ import {BadDebtTotals, NegativeBalancePolicy} from "../libraries/RiskTypes.sol";
 /// losses, fees (less the insurance share) and the funding on the skew are paid into the pool, trader
 /// profits are paid out of it. The engine holds every token (margin, pool, pending insurance fees); moving
 /// value between them is book-keeping, so a trade moves no tokens.
+/// A realised profit is paid only up to the pool's positive capital: what the pool does not have is withheld
+/// (ProfitHaircut), so that a winner is never paid with other traders' margin.
 /// @dev Units: sizes in underlying WAD (1e18 = one ETH), signed (long > 0, short < 0); prices in WAD USD
 /// per whole underlying; margin, fees, PnL and the pool in base units (6 decimals for USDC); fractions WAD.
 /// Every trade realises the position's PnL and funding at the fill price and starts the new size at that
@@ -113,8 +115,10 @@ interface IPerpMarket {
         uint8 marketId;
         bool isLong; // the side of the position it closes
         bool triggerAbove; // triggers when price >= triggerPrice (else price <= triggerPrice)
+        uint64 positionNonce; // the position it was placed on; it dies with that position
         uint128 size; // underlying WAD to close (capped at the position's size on execution)
         uint128 triggerPrice; // WAD
+        uint128 acceptablePrice; // worst fill accepted: the least for a long's sell, the most for a short's buy
     }
 
     /* MARGIN */
@@ -155,8 +159,12 @@ interface IPerpMarket {
     /// @notice Stores a reduce-only order that closes up to `size` of the caller's `isLong` position in
     /// `marketId` once the oracle price is at or above (`triggerAbove`) or at or below `triggerPrice`. A
     /// stop-loss on a long is triggerAbove = false. It fills like any reduce, at the price of the moment it
-    /// runs: after a gap through the trigger, at the gapped price. The executing keeper is paid
-    /// orderKeeperFee from the account's margin (at most what the margin holds).
+    /// runs: after a gap through the trigger, at the gapped price, unless that fill is beyond
+    /// `acceptablePrice` (then it cannot run: a stop-limit). 0 for a long (or type(uint128).max for a short)
+    /// is a plain stop that always fills; a limit also protects the order from a keeper that moves the skew
+    /// just before executing it. The order belongs to the position it was placed on: once that position is
+    /// closed, liquidated or deleveraged, the order is void. The executing keeper is paid orderKeeperFee
+    /// from the account's margin (at most what the margin holds).
     /// @dev Reverts with ZeroAmount, MarketNotListed or NoPosition (no position on that side). Emits
     /// OrderPlaced.
     function placeOrder(
@@ -164,17 +172,19 @@ interface IPerpMarket {
         bool isLong,
         uint128 size,
         uint128 triggerPrice,
-        bool triggerAbove
+        bool triggerAbove,
+        uint128 acceptablePrice
     ) external returns (uint256 orderId);
 
     /// @notice Deletes one of the caller's orders. @dev Reverts with OrderNotFound or NotOrderOwner. Emits
     /// OrderCancelled.
     function cancelOrder(uint256 orderId) external;
 
-    /// @notice Executes a triggered order; anyone may call. If the position it protects is gone (or flipped
-    /// side) the order is cancelled instead and no fee is paid.
-    /// @dev Reverts with OrderNotFound, PriceNotUsable or OrderNotTriggered. Emits OrderExecuted (or
-    /// OrderCancelled) and PositionModified.
+    /// @notice Executes a triggered order; anyone may call. If the position it was placed on is gone (closed,
+    /// liquidated, deleveraged or flipped, even if a new one was opened since) the order is cancelled instead
+    /// and no fee is paid.
+    /// @dev Reverts with OrderNotFound, PriceNotUsable, OrderNotTriggered or PriceLimitExceeded. Emits
+    /// OrderExecuted (or OrderCancelled) and PositionModified.
     function executeOrder(uint256 orderId) external;
 
     /* KEEPERS */
@@ -220,10 +230,12 @@ interface IPerpMarket {
     /* VIEWS */
 
     /// @notice The pool's value for its share price: capital minus traders' net unrealised PnL (funding
-    /// included), at the oracle's current prices (peek), floored at zero. Base units.
+    /// included) minus, per market, the price impact closing the whole skew would hand back to traders
+    /// (skew^2 x price / (2 x skewScale)), at the oracle's current prices (peek), floored at zero. Base units.
     function lpAssets() external view returns (uint256);
 
-    /// @notice What the vault may withdraw now (peek prices). Base units.
+    /// @notice What the vault may withdraw now (peek prices): capital minus every side's unrealised profit,
+    /// the skew's exit impact and lpReserveFactor x open notional. Base units.
     function lpWithdrawable() external view returns (uint256);
 
     /// @notice The pool's capital (deposits, fees, realised trader losses and funding, less realised profits
@@ -286,8 +298,9 @@ interface IPerpMarket {
     /// @dev Reverts with MarketNotActive for a delisted market. Emits MarketStatusSet.
     function setHalted(uint256 marketId, bool halted) external;
 
-    /// @notice Delists a market at the oracle's current price (which the policy must allow for CLOSE):
-    /// funding stops, and every position settles at that final price. Emits MarketStatusSet.
+    /// @notice Delists a market at the oracle's current price, which must be OK (it is read as a risk-adding
+    /// action, OPEN: a final settlement is not made on a fallback or unconfirmed price): funding stops, and
+    /// every position settles at that final price. Emits MarketStatusSet.
     function delistMarket(uint256 marketId) external;
 
     /// @notice Sets the LiquidityVault, once. Emits VaultSet.

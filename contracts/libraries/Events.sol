@@ -188,6 +188,11 @@ library Events {
         uint256 score
     );
 
+    /// @notice Emitted when a realised profit is larger than the pool's positive capital: the trader is paid
+    /// what the pool has and the rest is withheld (counted in totalAdlHaircut).
+    /// @param marketId The market, or MAX_MARKETS (16) for a liquidation's profits over all markets.
+    event ProfitHaircut(address indexed account, uint256 indexed marketId, uint256 profit, uint256 paid);
+
     event OrderPlaced(uint256 indexed orderId, address indexed account, IPerpMarket.Order order);
     event OrderCancelled(uint256 indexed orderId, address indexed account);
 

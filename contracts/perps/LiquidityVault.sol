@@ -45,6 +45,17 @@ contract LiquidityVault is ILiquidityVault, ERC4626, ReentrancyGuardTransient {
         return market.lpAssets();
     }
 
+    /// @notice Nothing while the pool's value is zero and shares exist: a deposit then would be priced at
+    /// (almost) nothing and take the shares of the LPs who are waiting for the pool to recover.
+    function maxDeposit(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
+        return _frozen() ? 0 : super.maxDeposit(receiver);
+    }
+
+    /// @notice As maxDeposit.
+    function maxMint(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
+        return _frozen() ? 0 : super.maxMint(receiver);
+    }
+
     /// @notice What `owner` may withdraw now: its shares' worth, within what the pool may pay out.
     function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
         return MathLib.min(super.maxWithdraw(owner), market.lpWithdrawable());
@@ -84,6 +95,10 @@ contract LiquidityVault is ILiquidityVault, ERC4626, ReentrancyGuardTransient {
         address owner
     ) public override(ERC4626, IERC4626) nonReentrant returns (uint256) {
         return super.redeem(shares, receiver, owner);
+    }
+
+    function _frozen() internal view returns (bool) {
+        return totalSupply() > 0 && totalAssets() == 0;
     }
 
     /// @dev 1e6 virtual shares per unit, as everywhere in Ballast.

@@ -71,6 +71,8 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         int128 size;
         uint128 entryPrice;
         int128 fundingIndex;
+        /// Bumped each time the position is closed, so that orders placed on it die with it.
+        uint64 nonce;
     }
 
     struct Account {
@@ -195,14 +197,25 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         bool isLong,
         uint128 size,
         uint128 triggerPrice,
-        bool triggerAbove
+        bool triggerAbove,
+        uint128 acceptablePrice
     ) external returns (uint256 orderId) {
         if (size == 0 || triggerPrice == 0) revert Errors.ZeroAmount();
         _market(marketId);
-        int256 held = _positions[msg.sender][marketId].size;
+        Position storage p = _positions[msg.sender][marketId];
+        int256 held = p.size;
         if (held == 0 || (held > 0) != isLong) revert Errors.NoPosition(msg.sender, marketId);
         orderId = ++lastOrderId;
-        Order memory o = Order(msg.sender, uint8(marketId), isLong, triggerAbove, size, triggerPrice);
+        Order memory o = Order(
+            msg.sender,
+            uint8(marketId),
+            isLong,
+            triggerAbove,
+            p.nonce,
+            size,
+            triggerPrice,
+            acceptablePrice
+        );
         _orders[orderId] = o;
         emit Events.OrderPlaced(orderId, msg.sender, o);
     }
@@ -223,7 +236,8 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         delete _orders[orderId];
         Position storage p = _positions[o.account][o.marketId];
         int256 held = p.size;
-        if (held == 0 || (held > 0) != o.isLong) {
+        if (held == 0 || (held > 0) != o.isLong || p.nonce != o.positionNonce) {
+            // The position it was placed on is gone (closed, liquidated, deleveraged or flipped).
             emit Events.OrderCancelled(orderId, o.account);
             return;
         }
@@ -234,8 +248,7 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
             revert Errors.OrderNotTriggered(orderId, price, o.triggerPrice);
         }
         int256 delta = o.isLong ? -int256(closing) : int256(closing);
-        // A stop is a market order: no price limit.
-        _trade(o.account, o.marketId, m, p, delta, price, o.isLong ? 0 : type(uint256).max, false);
+        _trade(o.account, o.marketId, m, p, delta, price, o.acceptablePrice, false);
 
         Account storage a = _accounts[o.account];
         uint256 fee = MathLib.min(globalParams.orderKeeperFee, PerpMath.positivePart(a.margin));
@@ -272,9 +285,10 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
             int256 size = p.size;
             int256 realised = _settle(_markets[i], p, prices[i]);
             realisedTotal += realised;
-            delete _positions[account][i];
+            _clearPosition(p);
             emit Events.PositionLiquidated(account, i, size, prices[i], realised);
         }
+        realisedTotal = _payable(account, MAX_MARKETS, realisedTotal);
         margin += realisedTotal;
         a.marketsIn = 0;
 
@@ -527,7 +541,8 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
     function delistMarket(uint256 marketId) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
         Market storage m = _market(marketId);
         if (m.s.status == MarketStatus.DELISTED) revert Errors.MarketNotActive(marketId, uint8(m.s.status));
-        uint256 price = _price(m, Action.CLOSE);
+        // Settling every position for good needs a price the oracle fully trusts (as a risk-adding action).
+        uint256 price = _price(m, Action.OPEN);
         _accrueFunding(marketId, m, price);
         m.s.status = MarketStatus.DELISTED;
         m.finalPrice = price.toUint96();
@@ -588,10 +603,10 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         _accrueFunding(marketId, m, price);
         (uint256 fill, uint256 fee) = _fillAndFee(m, price, delta, acceptablePrice);
         int256 newSize = p.size + delta;
-        int256 realised = _reposition(account, marketId, m, p, newSize, fill);
+        int256 realised = _reposition(m, p, newSize, fill);
         if (addsRisk) _checkOpenInterest(marketId, m, newSize > 0);
 
-        _book(account, marketId, newSize != 0, realised, fee);
+        realised = _book(account, marketId, newSize != 0, realised, fee);
         _checkAfterTrade(account, marketId, price, addsRisk);
         emit Events.PositionModified(account, marketId, delta, fill, fee, realised, newSize);
     }
@@ -610,14 +625,33 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
 
     /// @dev Books a trade: the realised PnL and the fee against the margin, the other side against the pool
     /// and the insurance share of the fee; the account's market set.
-    function _book(address account, uint256 marketId, bool holds, int256 realised, uint256 fee) internal {
+    function _book(
+        address account,
+        uint256 marketId,
+        bool holds,
+        int256 realised,
+        uint256 fee
+    ) internal returns (int256 paid) {
+        paid = _payable(account, marketId, realised);
         Account storage a = _accounts[account];
-        a.margin = (a.margin + realised - int256(fee)).toInt128();
+        a.margin = (a.margin + paid - int256(fee)).toInt128();
         uint16 bit = uint16(1 << marketId);
         a.marketsIn = holds ? a.marketsIn | bit : a.marketsIn & ~bit;
         uint256 toInsurance = fee.wMulDown(globalParams.insuranceFeeShare);
-        _lpCapital = (_lpCapital - realised + int256(fee - toInsurance)).toInt128();
+        _lpCapital = (_lpCapital - paid + int256(fee - toInsurance)).toInt128();
         _pendingInsurance += uint128(toInsurance);
+    }
+
+    /// @dev A realised profit is paid at most up to the pool's positive capital: what the pool does not have
+    /// is withheld (ProfitHaircut, counted in totalAdlHaircut), so that the pool never pays out margin that
+    /// belongs to other traders. Losses pass unchanged.
+    function _payable(address account, uint256 marketId, int256 realised) internal returns (int256) {
+        uint256 available = PerpMath.positivePart(_lpCapital);
+        if (realised <= int256(available)) return realised;
+        uint256 withheld = uint256(realised) - available;
+        totalAdlHaircut += withheld;
+        emit Events.ProfitHaircut(account, marketId, uint256(realised), available);
+        return int256(available);
     }
 
     /// @dev The fill price (the final price, without fee, in a delisted market) and the fee, base units,
@@ -640,8 +674,6 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
 
     /// @dev Realises the old size at `fill` and enters `newSize` at it; returns what was realised.
     function _reposition(
-        address account,
-        uint256 marketId,
         Market storage m,
         Position storage p,
         int256 newSize,
@@ -649,7 +681,7 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
     ) internal returns (int256 realised) {
         realised = _settle(m, p, fill);
         if (newSize == 0) {
-            delete _positions[account][marketId];
+            _clearPosition(p);
             return realised;
         }
         int128 index = m.s.fundingIndex;
@@ -664,6 +696,12 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         if (size == 0) return 0;
         realised = _positionValue(p, price, m.s.fundingIndex);
         _removeFromSums(m.s, size, p.entryPrice, p.fundingIndex);
+    }
+
+    /// @dev Zeroes a position but keeps (and bumps) its nonce, so that its orders no longer match.
+    function _clearPosition(Position storage p) internal {
+        (p.size, p.entryPrice, p.fundingIndex) = (0, 0, 0);
+        ++p.nonce;
     }
 
     function _checkOpenInterest(uint256 marketId, Market storage m, bool isLong) internal view {
@@ -710,12 +748,18 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
             PerpMath.positivePart(_lpCapital)
         );
         _removeFromSums(m.s, p.size, p.entryPrice, p.fundingIndex);
-        delete _positions[account][marketId];
+        _clearPosition(_positions[account][marketId]);
         Account storage a = _accounts[account];
         a.marketsIn &= ~uint16(1 << marketId);
         a.margin += int128(int256(paid));
         _lpCapital -= int128(int256(paid));
         totalAdlHaircut += profit - paid;
+        if (a.marketsIn == 0 && a.margin < 0) {
+            // Its last position is gone and its margin is negative: a deficit, down the waterfall.
+            uint256 deficit = uint256(-int256(a.margin));
+            a.margin = 0;
+            _realiseDeficit(account, deficit);
+        }
         uint256 at = PerpMath.adlPrice(p.entryPrice, price, paid, profit);
         emit Events.Deleveraged(account, marketId, p.size, at, profit, profit - paid, score);
     }
@@ -877,13 +921,24 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
             Market storage m = _markets[i];
             if (m.s.longOI == 0 && m.s.shortOI == 0) continue;
             (int256 longPnl, int256 shortPnl) = _sidePnl(m.s, prices[i], _indexNow(m, prices[i]));
-            netPnl += longPnl + shortPnl;
-            claims += PerpMath.positivePart(longPnl) + PerpMath.positivePart(shortPnl);
+            uint256 impact = _exitImpact(m, prices[i]);
+            netPnl += longPnl + shortPnl + int256(impact);
+            claims += PerpMath.positivePart(longPnl) + PerpMath.positivePart(shortPnl) + impact;
             notional += uint256(m.s.longOI + m.s.shortOI).mulDivUp(prices[i], WAD);
         }
         int256 reserved = int256(claims + notional.wMulUp(globalParams.lpReserveFactor));
         assets = PerpMath.positivePart(capital - netPnl) / _usdPerUnit;
         withdrawable = PerpMath.positivePart(capital - reserved) / _usdPerUnit;
+    }
+
+    /// @dev What the traders of a market would get back from the price impact if they closed the whole skew
+    /// now, USD WAD, rounded up: skew^2 x price / (2 x skewScale). Positions are marked at the oracle price, but
+    /// their entry already paid the impact that closing would return, so the pool must not count it as its
+    /// own (or a trader could inflate the share price with a large open and take it back on close).
+    function _exitImpact(Market storage m, uint256 price) internal view returns (uint256) {
+        if (m.s.status == MarketStatus.DELISTED) return 0;
+        uint256 skew = PerpMath.abs(int256(uint256(m.s.longOI)) - int256(uint256(m.s.shortOI)));
+        return skew.mulDivUp(skew, 2 * uint256(m.params.skewScale)).mulDivUp(price, WAD);
     }
 
     /// @dev ADL state of a market: which side wins, and the haircut rate (WAD) its profits get; a haircut

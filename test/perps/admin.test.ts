@@ -613,12 +613,12 @@ describe("perps: administration and views", function () {
         .withArgs(f.BTC, DELISTED, px(60_000));
     });
 
-    it("delistMarket: reverts with PriceNotUsable when the price may not be used for CLOSE", async function () {
+    it("delistMarket: reverts with PriceNotUsable unless the price is OK (read as a risk-adding action)", async function () {
       const { f } = await fixture();
       await f.assets.WBTC.primaryFeed.mock!.goStale(4_000);
       await expect(f.perp.delistMarket(f.BTC))
         .to.be.revertedWithCustomError(f.router, "PriceNotUsable")
-        .withArgs(f.assets.WBTC.address, Action.CLOSE, PriceStatus.STALE);
+        .withArgs(f.assets.WBTC.address, Action.OPEN, PriceStatus.STALE);
       await expect(f.perp.delistMarket(5))
         .to.be.revertedWithCustomError(f.perp, "MarketNotListed")
         .withArgs(5);
@@ -692,16 +692,18 @@ describe("perps: administration and views", function () {
       const { alice } = f.actors;
       await funded(f);
       await f.perp.connect(alice).modifyPosition(f.ETH, size(10), MAX);
-      const zero = [ethers.ZeroAddress, 0n, false, false, 0n, 0n];
+      const zero = [ethers.ZeroAddress, 0n, false, false, 0n, 0n, 0n, 0n];
       expect(plain(await f.perp.order(1))).to.deep.equal(zero);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(4), px(2_500), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(4), px(2_500), false, 0n);
       expect(plain(await f.perp.order(1))).to.deep.equal([
         alice.address,
         0n,
         true,
         false,
+        0n,
         size(4),
         px(2_500),
+        0n,
       ]);
       expect(plain(await f.perp.order(2))).to.deep.equal(zero);
       await f.perp.connect(alice).cancelOrder(1);

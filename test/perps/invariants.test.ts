@@ -271,7 +271,7 @@ async function run(w: World, c: Command) {
       const long = p.size > 0n;
       const trigger = (BigInt(w.prices[c.sym]) * WAD * BigInt(long ? 100 - c.pct : 100 + c.pct)) / 100n;
       const abs = p.size > 0n ? p.size : -p.size;
-      await perp.connect(t).placeOrder(id, long, abs, trigger, !long);
+      await perp.connect(t).placeOrder(id, long, abs, trigger, !long, long ? 0n : 2n ** 128n - 1n);
       w.orders.push(await perp.lastOrderId());
       count("stop placed");
       return;

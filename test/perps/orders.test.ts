@@ -160,11 +160,11 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       await open(f);
       const alice = f.perp.connect(f.actors.alice);
-      await expect(alice.placeOrder(f.ETH, true, 0, px(2700), false)).to.be.revertedWithCustomError(
+      await expect(alice.placeOrder(f.ETH, true, 0, px(2700), false, 0n)).to.be.revertedWithCustomError(
         f.perp,
         "ZeroAmount",
       );
-      await expect(alice.placeOrder(f.ETH, true, size(1), 0, false)).to.be.revertedWithCustomError(
+      await expect(alice.placeOrder(f.ETH, true, size(1), 0, false, 0n)).to.be.revertedWithCustomError(
         f.perp,
         "ZeroAmount",
       );
@@ -174,7 +174,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       await open(f);
       const count = await f.perp.marketCount();
-      await expect(f.perp.connect(f.actors.alice).placeOrder(count, true, size(1), px(2700), false))
+      await expect(f.perp.connect(f.actors.alice).placeOrder(count, true, size(1), px(2700), false, 0n))
         .to.be.revertedWithCustomError(f.perp, "MarketNotListed")
         .withArgs(count);
     });
@@ -183,13 +183,13 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, bob } = f.actors;
       await open(f, alice); // a long in ETH
-      await expect(f.perp.connect(bob).placeOrder(f.ETH, true, size(1), px(2700), false))
+      await expect(f.perp.connect(bob).placeOrder(f.ETH, true, size(1), px(2700), false, 0n))
         .to.be.revertedWithCustomError(f.perp, "NoPosition")
         .withArgs(bob.address, f.ETH);
-      await expect(f.perp.connect(alice).placeOrder(f.ETH, false, size(1), px(3300), true))
+      await expect(f.perp.connect(alice).placeOrder(f.ETH, false, size(1), px(3300), true, 2n ** 128n - 1n))
         .to.be.revertedWithCustomError(f.perp, "NoPosition")
         .withArgs(alice.address, f.ETH);
-      await expect(f.perp.connect(alice).placeOrder(f.BTC, true, size(1), px(50_000), false))
+      await expect(f.perp.connect(alice).placeOrder(f.BTC, true, size(1), px(50_000), false, 0n))
         .to.be.revertedWithCustomError(f.perp, "NoPosition")
         .withArgs(alice.address, f.BTC);
     });
@@ -201,19 +201,20 @@ describe("perps: orders", function () {
       await open(f, bob, u(12_000), -size(5));
       expect(await f.perp.lastOrderId()).to.equal(0n);
 
-      const stop = [alice.address, BigInt(f.ETH), true, false, size(10), px(2700)];
-      await expect(f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false))
+      // (account, market, isLong, triggerAbove, positionNonce, size, trigger, acceptablePrice)
+      const stop = [alice.address, BigInt(f.ETH), true, false, 0n, size(10), px(2700), 0n];
+      await expect(f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false, 0n))
         .to.emit(f.perp, "OrderPlaced")
         .withArgs(1n, alice.address, stop);
-      const bobTp = [bob.address, BigInt(f.ETH), false, false, size(2), px(2500)];
-      await expect(f.perp.connect(bob).placeOrder(f.ETH, false, size(2), px(2500), false))
+      const bobTp = [bob.address, BigInt(f.ETH), false, false, 0n, size(2), px(2500), 2n ** 128n - 1n];
+      await expect(f.perp.connect(bob).placeOrder(f.ETH, false, size(2), px(2500), false, 2n ** 128n - 1n))
         .to.emit(f.perp, "OrderPlaced")
         .withArgs(2n, bob.address, bobTp);
-      const tp = [alice.address, BigInt(f.ETH), true, true, size(4), px(3300)];
+      const tp = [alice.address, BigInt(f.ETH), true, true, 0n, size(4), px(3300), 0n];
       expect(
-        await f.perp.connect(alice).placeOrder.staticCall(f.ETH, true, size(4), px(3300), true),
+        await f.perp.connect(alice).placeOrder.staticCall(f.ETH, true, size(4), px(3300), true, 0n),
       ).to.equal(3n);
-      await expect(f.perp.connect(alice).placeOrder(f.ETH, true, size(4), px(3300), true))
+      await expect(f.perp.connect(alice).placeOrder(f.ETH, true, size(4), px(3300), true, 0n))
         .to.emit(f.perp, "OrderPlaced")
         .withArgs(3n, alice.address, tp);
 
@@ -240,7 +241,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, bob } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false, 0n);
       await expect(f.perp.connect(bob).cancelOrder(1))
         .to.be.revertedWithCustomError(f.perp, "NotOrderOwner")
         .withArgs(1n, alice.address);
@@ -251,11 +252,11 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, keeper } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false, 0n);
       await expect(f.perp.connect(alice).cancelOrder(1))
         .to.emit(f.perp, "OrderCancelled")
         .withArgs(1n, alice.address);
-      expect(await f.perp.order(1)).to.deep.equal([ethers.ZeroAddress, 0n, false, false, 0n, 0n]);
+      expect(await f.perp.order(1)).to.deep.equal([ethers.ZeroAddress, 0n, false, false, 0n, 0n, 0n, 0n]);
 
       await setEth(f, 2600); // the trigger is crossed, but the order is gone
       await expect(f.perp.connect(keeper).executeOrder(1))
@@ -282,7 +283,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, keeper } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false, 0n);
       await expect(f.perp.connect(keeper).executeOrder(1))
         .to.be.revertedWithCustomError(f.perp, "OrderNotTriggered")
         .withArgs(1n, px(3000), px(2700));
@@ -296,7 +297,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, keeper } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(3300), true);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(3300), true, 0n);
       await setEth(f, "3299.99");
       await expect(f.perp.connect(keeper).executeOrder(1))
         .to.be.revertedWithCustomError(f.perp, "OrderNotTriggered")
@@ -308,7 +309,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, keeper } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false, 0n);
       await setEth(f, 2700);
       const r = await executeExactly(f, 1n, keeper, ORDER_KEEPER_FEE);
       expect(r.newSize).to.equal(0n);
@@ -320,7 +321,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, stranger, keeper } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(3300), true);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(3300), true, 0n);
       await setEth(f, 3400);
       const keeperBefore = await usdcOf(f, keeper.address);
       const r = await executeExactly(f, 1n, stranger, ORDER_KEEPER_FEE);
@@ -332,7 +333,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { bob, keeper } = f.actors;
       await open(f, bob, u(12_000), -size(10));
-      await f.perp.connect(bob).placeOrder(f.ETH, false, size(10), px(2800), false);
+      await f.perp.connect(bob).placeOrder(f.ETH, false, size(10), px(2800), false, 2n ** 128n - 1n);
       await setEth(f, 2750);
       const r = await executeExactly(f, 1n, keeper, ORDER_KEEPER_FEE);
       expect(r.newSize).to.equal(0n);
@@ -343,7 +344,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, keeper } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(4), px(2700), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(4), px(2700), false, 0n);
       await setEth(f, 2650);
       const r = await executeExactly(f, 1n, keeper, ORDER_KEEPER_FEE);
       expect(r.newSize).to.equal(size(6));
@@ -354,7 +355,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, keeper } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(25), px(2700), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(25), px(2700), false, 0n);
       await setEth(f, 2650);
       const r = await executeExactly(f, 1n, keeper, ORDER_KEEPER_FEE);
       expect(r.newSize).to.equal(0n);
@@ -365,7 +366,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { bob, keeper } = f.actors;
       await open(f, bob, u(200), size(1));
-      await f.perp.connect(bob).placeOrder(f.ETH, true, size(1), px(2850), false);
+      await f.perp.connect(bob).placeOrder(f.ETH, true, size(1), px(2850), false, 0n);
       await setEth(f, 2800); // a loss of ~200 USDC: more than the margin posted
       // Top the margin up so that exactly 0.4 USDC is left after the fill.
       const depositAt = await pin();
@@ -384,7 +385,7 @@ describe("perps: orders", function () {
       const { carol, keeper } = f.actors;
       await open(f, carol, u(10_000), size(10));
       await f.perp.connect(carol).modifyPosition(f.BTC, size(1), MAX);
-      await f.perp.connect(carol).placeOrder(f.ETH, true, size(10), px(2500), false);
+      await f.perp.connect(carol).placeOrder(f.ETH, true, size(10), px(2500), false, 0n);
       await setEth(f, 1800); // -12,000 on ETH
       await setPrice(f.assets.WBTC, 69_000); // +15%: within maxDeviation, OK
       const r = await executeExactly(f, 1n, keeper, 0n);
@@ -397,7 +398,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, keeper } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false, 0n);
       await f.perp.connect(alice).closePosition(f.ETH, 0);
       await setEth(f, 2600);
       const margin0 = await marginOf(f, alice.address);
@@ -421,7 +422,7 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, keeper } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false, 0n);
       await f.perp.connect(alice).modifyPosition(f.ETH, -size(15), 0); // now short 5
       await setEth(f, 2600);
       const margin0 = await marginOf(f, alice.address);
@@ -439,8 +440,8 @@ describe("perps: orders", function () {
       const f = await loadPerps();
       const { alice, keeper } = f.actors;
       await open(f, alice);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false);
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(3), px(2700), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false, 0n);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(3), px(2700), false, 0n);
       await setEth(f, 2600);
       await f.assets.WETH.primaryFeed.mock!.goStale(3601);
       await f.assets.WETH.fallbackFeed!.mock!.goStale(86_401);
@@ -463,7 +464,7 @@ describe("perps: orders", function () {
       const entry = (await rawPosition(f, alice.address, f.ETH)).entry;
       const entryNotional = (size(10) * entry) / 10n ** 30n; // base units
       // A stop 10% below the entry.
-      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false);
+      await f.perp.connect(alice).placeOrder(f.ETH, true, size(10), px(2700), false, 0n);
       // The market gaps 30% in one step: no price between 3,000 and 2,100 is ever seen.
       await setEth(f, 2100);
 

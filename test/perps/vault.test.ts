@@ -111,8 +111,12 @@ async function lpValue(f: PerpFixture, ts?: bigint) {
     expect([longOI, shortOI], "every position is an actor's").to.deep.equal([mv.longOI, mv.shortOI]);
     const longPnl = (price * longOI) / WAD - longEntry - ((index * longOI) / WAD - longFunding);
     const shortPnl = shortEntry - (price * shortOI) / WAD + ((index * shortOI) / WAD - shortFunding);
-    netPnl += longPnl + shortPnl;
-    claims += pos(longPnl) + pos(shortPnl);
+    // The skew's exit impact (PerpMarket._exitImpact): what closing the skew would hand back to traders.
+    const skew = abs(longOI - shortOI);
+    const impact =
+      mv.status === 2n ? 0n : mulDivUp(mulDivUp(skew, skew, 2n * mv.params.skewScale), price, WAD);
+    netPnl += longPnl + shortPnl + impact;
+    claims += pos(longPnl) + pos(shortPnl) + impact;
     notional += mulDivUp(longOI + shortOI, price, WAD);
   }
   const reserved = claims + wMulUp(notional, LP_RESERVE_FACTOR);
