@@ -236,6 +236,15 @@ async function measurePerps(system: System): Promise<Snapshot> {
   s["perps.increase"] = await gasOf(perp.connect(trader).modifyPosition(BTC, sz(0.5), hre.ethers.MaxUint256));
   await time.increase(60);
   s["perps.close"] = await gasOf(perp.connect(trader).closePosition(BTC, 0));
+  // A first position ever in the market: both position slots go from zero to non-zero.
+  const fresh = signers[15];
+  await usdc.mint(fresh.address, u(10_000));
+  await usdc.connect(fresh).approve(await perp.getAddress(), hre.ethers.MaxUint256);
+  await perp.connect(fresh).depositMargin(u(10_000), fresh.address);
+  s["perps.open (first position of the account in the market)"] = await gasOf(
+    perp.connect(fresh).modifyPosition(BTC, sz(1), hre.ethers.MaxUint256),
+  );
+  await perp.connect(fresh).closePosition(BTC, 0);
   // Cross margin: opening with a position in a second market (two-feed WETH) prices both markets.
   await perp.connect(trader).modifyPosition(ETH, sz(1), hre.ethers.MaxUint256);
   s["perps.open (second market held: WETH priced too)"] = await gasOf(

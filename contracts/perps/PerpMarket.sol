@@ -46,15 +46,14 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
 
     /* STORAGE */
 
-    /// A market's moving state (four slots). Sums let the pool value every position without a loop:
-    /// entry sums are sum(|size| x entryPrice / WAD), funding sums sum(|size| x index at entry / WAD).
+    /// A market's moving state (three slots). Basis sums let the pool value every position without a loop:
+    /// per side, sum(|size| x entry price / WAD) - sum(|size| x funding index at entry / WAD), each term
+    /// rounded as the position's own, so that a side's PnL is OI x (price - index) / WAD - basis sum.
     struct MarketState {
         uint128 longOI;
         uint128 shortOI;
-        uint128 longEntrySum;
-        uint128 shortEntrySum;
-        int128 longFundingSum;
-        int128 shortFundingSum;
+        int128 longBasisSum;
+        int128 shortBasisSum;
         int128 fundingIndex;
         uint40 lastFundingTime;
         MarketStatus status;
@@ -898,14 +897,8 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         int256 w = int256(WAD);
         int256 longOI = int256(uint256(s.longOI));
         int256 shortOI = int256(uint256(s.shortOI));
-        longPnl =
-            (p * longOI) / w -
-            int256(uint256(s.longEntrySum)) -
-            ((index * longOI) / w - s.longFundingSum);
-        shortPnl =
-            int256(uint256(s.shortEntrySum)) -
-            (p * shortOI) / w +
-            ((index * shortOI) / w - s.shortFundingSum);
+        longPnl = (p * longOI) / w - (index * longOI) / w - s.longBasisSum;
+        shortPnl = s.shortBasisSum - (p * shortOI) / w + (index * shortOI) / w;
     }
 
     /// @dev The pool's value (capital minus traders' net unrealised PnL, floored at zero) and what may leave
@@ -983,32 +976,32 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
 
     function _addToSums(MarketState storage s, int256 size, uint256 entry, int256 index) internal {
         uint256 abs = PerpMath.abs(size);
-        uint128 entryPart = abs.mulDivDown(entry, WAD).toUint128();
-        int128 fundingPart = ((int256(abs) * index) / int256(WAD)).toInt128();
+        int128 basisPart = _basisPart(abs, entry, index).toInt128();
         if (size > 0) {
             s.longOI = (s.longOI + abs).toUint128();
-            s.longEntrySum += entryPart;
-            s.longFundingSum += fundingPart;
+            s.longBasisSum += basisPart;
         } else {
             s.shortOI = (s.shortOI + abs).toUint128();
-            s.shortEntrySum += entryPart;
-            s.shortFundingSum += fundingPart;
+            s.shortBasisSum += basisPart;
         }
     }
 
     function _removeFromSums(MarketState storage s, int256 size, uint256 entry, int256 index) internal {
         uint256 abs = PerpMath.abs(size);
-        uint128 entryPart = uint128(abs.mulDivDown(entry, WAD));
-        int128 fundingPart = int128((int256(abs) * index) / int256(WAD));
+        int128 basisPart = int128(_basisPart(abs, entry, index));
         if (size > 0) {
             s.longOI -= uint128(abs);
-            s.longEntrySum -= entryPart;
-            s.longFundingSum -= fundingPart;
+            s.longBasisSum -= basisPart;
         } else {
             s.shortOI -= uint128(abs);
-            s.shortEntrySum -= entryPart;
-            s.shortFundingSum -= fundingPart;
+            s.shortBasisSum -= basisPart;
         }
+    }
+
+    /// @dev A position's share of its side's basis sum: |size| x entry / WAD (down) - |size| x index / WAD
+    /// (toward zero), the same terms the position's own value uses.
+    function _basisPart(uint256 abs, uint256 entry, int256 index) internal pure returns (int256) {
+        return int256(abs.mulDivDown(entry, WAD)) - (int256(abs) * index) / int256(WAD);
     }
 
     /* INTERNAL: DEFICITS AND HELPERS */
@@ -1028,8 +1021,8 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
     }
 
     function _market(uint256 marketId) internal view returns (Market storage m) {
-        if (marketId >= marketCount) revert Errors.MarketNotListed(marketId);
-        return _markets[marketId];
+        m = _markets[marketId];
+        if (m.asset == address(0)) revert Errors.MarketNotListed(marketId);
     }
 
     /// @dev WAD x USD WAD per base unit: divides size x price to base units.
