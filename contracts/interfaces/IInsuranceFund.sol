@@ -38,7 +38,8 @@ interface IInsuranceFund {
     /* STAKERS */
 
     /// @notice Stakes `assets` for shares credited to `receiver`, rounding shares down. If `receiver` owes
-    /// recourse debt, the deposit repays it first and only the rest is staked.
+    /// recourse debt, the deposit repays it first and only the rest is staked, priced with the repayment
+    /// already in the fund (the repayment belongs to those staked before).
     /// @dev Reverts with ZeroAmount, ZeroAddress or ZeroShares. Emits Staked when any part is staked, and
     /// RecourseRepaid when any part repays a debt.
     function stake(uint256 assets, address receiver) external returns (uint256 shares);

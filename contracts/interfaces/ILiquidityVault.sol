@@ -19,7 +19,9 @@ import {IPerpMarket} from "./IPerpMarket.sol";
 /// market with open interest (PriceNotUsable otherwise), so LPs cannot leave on a price the oracle doubts.
 /// Deposits and mints are closed (maxDeposit = maxMint = 0, ERC4626ExceededMaxDeposit / ExceededMaxMint) while
 /// the pool's value is zero and shares exist, so that nobody buys the waiting LPs' shares for nothing.
-/// Under RECOURSE, what an owner owes Ballast is repaid first from what it withdraws.
+/// What an owner owes Ballast (InsuranceFund.recourseDebt) is repaid first from what it withdraws; while it
+/// owes, its shares cannot be transferred (RecourseDebtOutstanding) and nothing can be deposited or minted
+/// for it (maxDeposit = maxMint = 0), so that it cannot move its claim to a clean address.
 interface ILiquidityVault is IERC4626 {
     /// @notice The perps engine whose pool this vault owns.
     function market() external view returns (IPerpMarket);

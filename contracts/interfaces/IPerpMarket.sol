@@ -11,8 +11,9 @@ import {BadDebtTotals, NegativeBalancePolicy} from "../libraries/RiskTypes.sol";
 /// losses, fees (less the insurance share) and the funding on the skew are paid into the pool, trader
 /// profits are paid out of it. The engine holds every token (margin, pool, pending insurance fees); moving
 /// value between them is book-keeping, so a trade moves no tokens.
-/// A realised profit is paid only up to the pool's positive capital: what the pool does not have is withheld
-/// (ProfitHaircut), so that a winner is never paid with other traders' margin.
+/// A realised profit is paid only as far as the pool can pay it: its capital plus what the market's other
+/// traders owe it net (their unrealised loss, which their margin backs). The rest is withheld (ProfitHaircut),
+/// so that a winner is never paid with other traders' margin.
 /// @dev Units: sizes in underlying WAD (1e18 = one ETH), signed (long > 0, short < 0); prices in WAD USD
 /// per whole underlying; margin, fees, PnL and the pool in base units (6 decimals for USDC); fractions WAD.
 /// Every trade realises the position's PnL and funding at the fill price and starts the new size at that
@@ -58,7 +59,8 @@ interface IPerpMarket {
         uint128 maxShortOI;
         /// Funding rate at full skew, WAD per second.
         uint64 maxFundingRate;
-        /// ADL may run when a side's unrealised profit exceeds this share of the pool's capital, WAD.
+        /// ADL may run when a side's unrealised profit exceeds this share of what the pool can pay it (its
+        /// capital plus the losing side's net loss), WAD.
         uint64 adlPnlFactor;
     }
 
@@ -201,10 +203,12 @@ interface IPerpMarket {
     function liquidate(address account) external;
 
     /// @notice Auto-deleveraging of `marketId`: while the winning side's unrealised profit exceeds
-    /// adlPnlFactor x the pool's capital, closes the positions of `accounts`, in that order, at the price that
-    /// pays each its profit x (1 - haircut), where haircut = 1 - pool capital / side profit when the pool
-    /// cannot pay the whole side, else 0, and never more than the pool's remaining positive capital (the side's
-    /// profit is net of its losing positions, so its winners' gross profit may exceed it). The list must be in
+    /// adlPnlFactor x what the pool can pay it (capacity: its capital plus the losing side's net loss), closes
+    /// the positions of `accounts`, in that order, at the price that pays each its profit x (1 - haircut),
+    /// where haircut = 1 - capacity / side profit when the pool cannot pay the whole side, else 0, and never
+    /// more than the pool can pay once the position is out (its capital plus what the market's remaining
+    /// traders owe it; the side's profit is net of its losing positions, so its winners' gross profit may
+    /// exceed it). The list must be in
     /// non-increasing score order (score = PnL% x leverage, see adlScore) and every candidate must be on the
     /// winning side and in profit: only profitable positions are ever touched. Stops early once the trigger
     /// no longer holds.

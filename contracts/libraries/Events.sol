@@ -188,8 +188,8 @@ library Events {
         uint256 score
     );
 
-    /// @notice Emitted when a realised profit is larger than the pool's positive capital: the trader is paid
-    /// what the pool has and the rest is withheld (counted in totalAdlHaircut).
+    /// @notice Emitted when a realised profit is larger than what the pool can pay (its capital plus what the
+    /// market's other traders owe it net): the trader is paid that and the rest is withheld (totalAdlHaircut).
     /// @param marketId The market, or MAX_MARKETS (16) for a liquidation's profits over all markets.
     event ProfitHaircut(address indexed account, uint256 indexed marketId, uint256 profit, uint256 paid);
 

@@ -14,7 +14,6 @@ import {ILiquidityVault} from "../interfaces/ILiquidityVault.sol";
 import {IPerpMarket} from "../interfaces/IPerpMarket.sol";
 import {Errors} from "../libraries/Errors.sol";
 import {MathLib} from "../libraries/MathLib.sol";
-import {NegativeBalancePolicy} from "../libraries/RiskTypes.sol";
 
 /// @title LiquidityVault
 /// @notice See ILiquidityVault.
@@ -45,15 +44,16 @@ contract LiquidityVault is ILiquidityVault, ERC4626, ReentrancyGuardTransient {
         return market.lpAssets();
     }
 
-    /// @notice Nothing while the pool's value is zero and shares exist: a deposit then would be priced at
-    /// (almost) nothing and take the shares of the LPs who are waiting for the pool to recover.
+    /// @notice Nothing while the pool's value is zero and shares exist (a deposit then would be priced at
+    /// (almost) nothing and take the shares of the LPs who are waiting for the pool to recover), and nothing
+    /// for a receiver that owes recourse debt (it repays through InsuranceFund.repayRecourse first).
     function maxDeposit(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
-        return _frozen() ? 0 : super.maxDeposit(receiver);
+        return _frozen() || _owed(receiver) > 0 ? 0 : super.maxDeposit(receiver);
     }
 
     /// @notice As maxDeposit.
     function maxMint(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
-        return _frozen() ? 0 : super.maxMint(receiver);
+        return _frozen() || _owed(receiver) > 0 ? 0 : super.maxMint(receiver);
     }
 
     /// @notice What `owner` may withdraw now: its shares' worth, within what the pool may pay out.
@@ -97,6 +97,20 @@ contract LiquidityVault is ILiquidityVault, ERC4626, ReentrancyGuardTransient {
         return super.redeem(shares, receiver, owner);
     }
 
+    /// @dev Shares of an address that owes recourse debt cannot move (it would redeem them elsewhere without
+    /// repaying): RecourseDebtOutstanding. Mints and burns pass (a withdrawal repays the debt first).
+    function _update(address from, address to, uint256 value) internal override {
+        if (from != address(0) && to != address(0)) {
+            uint256 owed = _owed(from);
+            if (owed > 0) revert Errors.RecourseDebtOutstanding(from, owed);
+        }
+        super._update(from, to, value);
+    }
+
+    function _owed(address account) internal view returns (uint256) {
+        return insuranceFund.recourseDebt(account);
+    }
+
     function _frozen() internal view returns (bool) {
         return totalSupply() > 0 && totalAssets() == 0;
     }
@@ -122,10 +136,7 @@ contract LiquidityVault is ILiquidityVault, ERC4626, ReentrancyGuardTransient {
     ) internal override {
         if (caller != owner) _spendAllowance(owner, caller, shares);
         _burn(owner, shares);
-        uint256 toDebt;
-        if (market.negativeBalancePolicy() == NegativeBalancePolicy.RECOURSE) {
-            toDebt = MathLib.min(insuranceFund.recourseDebt(owner), assets);
-        }
+        uint256 toDebt = MathLib.min(_owed(owner), assets);
         emit Withdraw(caller, receiver, owner, assets, shares);
         if (assets > toDebt) market.lpWithdraw(assets - toDebt, receiver);
         if (toDebt > 0) {

@@ -287,7 +287,9 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
             _clearPosition(p);
             emit Events.PositionLiquidated(account, i, size, prices[i], realised);
         }
-        realisedTotal = _payable(account, MAX_MARKETS, realisedTotal);
+        if (realisedTotal > _lpCapital) {
+            realisedTotal = _payable(account, MAX_MARKETS, realisedTotal, _owedToPoolIn(mask, prices));
+        }
         margin += realisedTotal;
         a.marketsIn = 0;
 
@@ -603,6 +605,7 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         (uint256 fill, uint256 fee) = _fillAndFee(m, price, delta, acceptablePrice);
         int256 newSize = p.size + delta;
         int256 realised = _reposition(m, p, newSize, fill);
+        if (realised > _lpCapital) realised = _payable(account, marketId, realised, _owedToPool(m.s, price));
         if (addsRisk) _checkOpenInterest(marketId, m, newSize > 0);
 
         realised = _book(account, marketId, newSize != 0, realised, fee);
@@ -622,7 +625,7 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Books a trade: the realised PnL and the fee against the margin, the other side against the pool
+    /// @dev Books a trade: the realised PnL (already capped by _payable) and the fee against the margin, the other side against the pool
     /// and the insurance share of the fee; the account's market set.
     function _book(
         address account,
@@ -631,7 +634,7 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         int256 realised,
         uint256 fee
     ) internal returns (int256 paid) {
-        paid = _payable(account, marketId, realised);
+        paid = realised;
         Account storage a = _accounts[account];
         a.margin = (a.margin + paid - int256(fee)).toInt128();
         uint16 bit = uint16(1 << marketId);
@@ -641,11 +644,18 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         _pendingInsurance += uint128(toInsurance);
     }
 
-    /// @dev A realised profit is paid at most up to the pool's positive capital: what the pool does not have
-    /// is withheld (ProfitHaircut, counted in totalAdlHaircut), so that the pool never pays out margin that
-    /// belongs to other traders. Losses pass unchanged.
-    function _payable(address account, uint256 marketId, int256 realised) internal returns (int256) {
-        uint256 available = PerpMath.positivePart(_lpCapital);
+    /// @dev A realised profit is paid only as far as the pool can pay it: its capital plus `owedUsd`, what the
+    /// remaining traders of the markets involved owe it net (their unrealised loss, backed by their margin; a
+    /// loss beyond that margin is a deficit the waterfall takes when they are liquidated). What the pool cannot
+    /// pay is withheld (ProfitHaircut, counted in totalAdlHaircut), so that it never pays a winner with other
+    /// traders' margin. Losses pass unchanged.
+    function _payable(
+        address account,
+        uint256 marketId,
+        int256 realised,
+        int256 owedUsd
+    ) internal returns (int256) {
+        uint256 available = _payCapacity(owedUsd);
         if (realised <= int256(available)) return realised;
         uint256 withheld = uint256(realised) - available;
         totalAdlHaircut += withheld;
@@ -730,7 +740,7 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
     }
 
     /// @dev Closes a deleveraged position whole, paying its profit less the haircut from the pool, and never
-    /// more than the pool's positive capital: the haircut rate is computed on the side's net profit, and a
+    /// more than the pool can pay (_payCapacity): the haircut rate is computed on the side's net profit, and a
     /// side with losing positions has winners whose gross profit exceeds it.
     function _adlClose(
         address account,
@@ -742,11 +752,11 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         uint256 score
     ) internal {
         Position memory p = _positions[account][marketId];
+        _removeFromSums(m.s, p.size, p.entryPrice, p.fundingIndex);
         uint256 paid = MathLib.min(
             profit.mulDivDown(WAD - haircutRate, WAD),
-            PerpMath.positivePart(_lpCapital)
+            _payCapacity(_owedToPool(m.s, price))
         );
-        _removeFromSums(m.s, p.size, p.entryPrice, p.fundingIndex);
         _clearPosition(_positions[account][marketId]);
         Account storage a = _accounts[account];
         a.marketsIn &= ~uint16(1 << marketId);
@@ -924,6 +934,28 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         withdrawable = PerpMath.positivePart(capital - reserved) / _usdPerUnit;
     }
 
+    /// @dev What the pool can pay out, base units: its capital plus `owedUsd` (USD WAD) when positive, rounded
+    /// down, never below zero.
+    function _payCapacity(int256 owedUsd) internal view returns (uint256) {
+        return PerpMath.positivePart(_lpCapital + int256(PerpMath.positivePart(owedUsd) / _usdPerUnit));
+    }
+
+    /// @dev What a market's traders owe the pool net at `price` (minus their net unrealised PnL), USD WAD.
+    function _owedToPool(MarketState storage s, uint256 price) internal view returns (int256) {
+        (int256 longPnl, int256 shortPnl) = _sidePnl(s, price, s.fundingIndex);
+        return -(longPnl + shortPnl);
+    }
+
+    /// @dev _owedToPool summed over the markets of `mask`.
+    function _owedToPoolIn(
+        uint256 mask,
+        uint256[MAX_MARKETS] memory prices
+    ) internal view returns (int256 owed) {
+        for (uint256 i = 0; mask >> i != 0; ++i) {
+            if ((mask >> i) & 1 != 0) owed += _owedToPool(_markets[i].s, prices[i]);
+        }
+    }
+
     /// @dev What the traders of a market would get back from the price impact if they closed the whole skew
     /// now, USD WAD, rounded up: skew^2 x price / (2 x skewScale). Positions are marked at the oracle price, but
     /// their entry already paid the impact that closing would return, so the pool must not count it as its
@@ -934,7 +966,8 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         return skew.mulDivUp(skew, 2 * uint256(m.params.skewScale)).mulDivUp(price, WAD);
     }
 
-    /// @dev ADL state of a market: which side wins, and the haircut rate (WAD) its profits get; a haircut
+    /// @dev ADL state of a market: which side wins, and the haircut rate (WAD) its profits get, both measured
+    /// against what the pool can pay them (its capital plus the losing side's net loss); a haircut
     /// rate of type(uint256).max means ADL is not triggered (reverts instead when `mustTrigger`).
     function _adlState(
         uint256 marketId,
@@ -945,7 +978,8 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         (int256 longPnl, int256 shortPnl) = _sidePnl(m.s, price, m.s.fundingIndex);
         longsWin = longPnl >= shortPnl;
         int256 profit = longsWin ? longPnl : shortPnl;
-        uint256 capital = PerpMath.positivePart(int256(_lpCapital)) * _usdPerUnit;
+        // What the pool can pay the winners: its capital plus what the losing side owes it.
+        uint256 capital = _payCapacity(-(longsWin ? shortPnl : longPnl)) * _usdPerUnit;
         uint256 limit = capital.wMulDown(m.params.adlPnlFactor);
         if (profit <= int256(limit)) {
             if (mustTrigger) revert Errors.AdlNotTriggered(marketId, profit, limit);

@@ -127,8 +127,9 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
         uint256 toDebt = _creditRecourse(receiver, assets, msg.sender);
         uint256 staked = assets - toDebt;
         if (staked > 0) {
-            // Price the shares before the deposit (and before the debt repayment) arrives.
-            shares = staked.toSharesDown(balanceBefore, totalShares);
+            // Price the shares on the balance with the debt repayment already in (it belongs to the fund's
+            // existing capital, not to the new shares), but before the stake itself arrives.
+            shares = staked.toSharesDown(balanceBefore + toDebt, totalShares);
             if (shares == 0) revert Errors.ZeroShares();
             totalShares += shares;
             _stakes[receiver] = Stake(SafeCast.toUint192(sharesOf(receiver) + shares), epoch);

@@ -11,7 +11,16 @@
  * - expectConservation (tokens cover the books, deficit == covered + socialised, recourse ledger);
  * - the bad-debt ledger equals the sum of the DeficitRealised events seen;
  * - the actors' shares add up to the totals, and their collateral to each collateral's total;
- * - no account holds debt without collateral (a deficit is realised when the last collateral goes).
+ * - no account holds debt without collateral (a deficit is realised when the last collateral goes);
+ * - the supply share price never falls except by an evented loss (invariant 6): the value of a fixed
+ *   1e24 supply shares (SharesMath.toAssetsDown over the stored totals, with the virtual shares and assets,
+ *   as a withdrawal computes it) is compared with the previous step's; a fall needs a DeficitRealised with
+ *   socialised > 0 or a DebtDustWrittenOff in the step's logs, and is at most what those amounts take from
+ *   the suppliers;
+ * - the insurance fund never pays out more than it holds (invariant 3): its token balance equals its
+ *   starting balance plus every InsuranceToppedUp and RecourseRepaid minus every InsurancePaid seen, each
+ *   InsurancePaid pays at most what was requested and what the fund held, and the fund's payments equal the
+ *   fromInsurance of the DeficitRealised events.
  * Around every liquidation the outcome is predicted exactly from the views at the liquidation's own
  * timestamp, with a TypeScript model of the contract's (`predict`): another collateral's refused price
  * counts at its high estimate (the seized one's reverts PriceNotUsable), NotLiquidatable(health) for a
@@ -20,7 +29,7 @@
  * and fee, with the bonus of a solvent account capped at value / debt (and no deficit from it). A command
  * that reverts must revert with one of the errors expected for it and leave the state unchanged.
  *
- * FUZZ_RUNS (default 20), FUZZ_COMMANDS (default 25) and FUZZ_SEED set the run; on failure fast-check
+ * FUZZ_RUNS (default 100; 20 under COVERAGE=1), FUZZ_COMMANDS (default 25) and FUZZ_SEED set the run; on failure fast-check
  * prints the seed and the shrunk command sequence to replay it.
  */
 import hre, { ethers } from "hardhat";
@@ -28,7 +37,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { ContractTransactionReceipt, ContractTransactionResponse } from "ethers";
+import type { ContractTransactionReceipt, ContractTransactionResponse, LogDescription } from "ethers";
 
 import { localConfig } from "../../deploy/config";
 import { deploySystem, type DeployedAsset } from "../../deploy/deploySystem";
@@ -36,9 +45,10 @@ import { Action, NegativeBalancePolicy, PriceStatus } from "../../deploy/enums";
 import { toUnits, wad, WAD } from "../../deploy/units";
 import { expectConservation } from "../helpers/conservation";
 import type { Fixture } from "../helpers/fixture";
-import { mulDivDown, mulDivUp } from "../helpers/math";
+import { mulDivDown, mulDivUp, toAssetsDown, VIRTUAL_SHARES } from "../helpers/math";
 
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 20);
+// A few hundred sequences in npm test; fewer under coverage (instrumented, and its branches are the unit tests').
+const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? (process.env.COVERAGE ? 20 : 100));
 const FUZZ_COMMANDS = Number(process.env.FUZZ_COMMANDS ?? 25);
 const FUZZ_SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 
@@ -61,14 +71,24 @@ interface Real {
   policy: NegativeBalancePolicy;
 }
 
-/** What the test has seen: the DeficitRealised events, summed. */
+/** What the test has seen: the DeficitRealised events, summed; the last share price and fund balance. */
 interface Model {
   deficit: bigint;
   covered: bigint;
   socialised: bigint;
   recourse: bigint;
   liquidations: number;
+  /** The value of PROBE_SHARES supply shares after the previous step. */
+  sharePrice: bigint;
+  /** The fund's balance as its events account for it: start + topped up + recourse repaid - paid. */
+  fund: bigint;
+  /** Of which paid to the market (InsurancePaid), and the DeficitRealised fromInsurance, summed. */
+  fundPaid: bigint;
+  fromInsurance: bigint;
 }
+
+/** A fixed, large number of supply shares whose value tracks the share price (about 1e18 base units). */
+const PROBE_SHARES = 10n ** 24n;
 
 async function build(policy: NegativeBalancePolicy): Promise<Real> {
   const config = localConfig({ lending: { ...localConfig().lending!, negativeBalancePolicy: policy } });
@@ -234,6 +254,89 @@ async function checkInvariants(m: Model, r: Real) {
   );
 }
 
+/** The value of PROBE_SHARES supply shares at the stored totals, as `withdraw` computes it after accrual. */
+async function sharePrice(r: Real): Promise<{ value: bigint; shares: bigint }> {
+  const [supplyAssets, supplyShares] = await r.f.lending!.market.totals();
+  return { value: toAssetsDown(PROBE_SHARES, supplyAssets, supplyShares), shares: supplyShares };
+}
+
+/** The market's and the insurance fund's events in the blocks after `from`, in order. */
+async function stepEvents(r: Real, from: number): Promise<LogDescription[]> {
+  const to = await ethers.provider.getBlockNumber();
+  if (to <= from) return [];
+  const { market } = r.f.lending!;
+  const [m, fund] = [await market.getAddress(), await r.f.insuranceFund.getAddress()];
+  const logs = await ethers.provider.getLogs({ address: [m, fund], fromBlock: from + 1, toBlock: to });
+  return logs.map((log) => {
+    const iface =
+      log.address.toLowerCase() === m.toLowerCase() ? market.interface : r.f.insuranceFund.interface;
+    return iface.parseLog(log)!;
+  });
+}
+
+/**
+ * Invariants 6 and 3 over one step's events: the supply share price falls only by an evented loss, and no
+ * further than that loss explains; the fund's balance is what its events account for, and it never pays
+ * more than it holds.
+ */
+async function checkStep(m: Model, r: Real, events: LogDescription[], label: string) {
+  let socialised = 0n;
+  let dust = 0n;
+  let fund = m.fund;
+  for (const e of events) {
+    switch (e.name) {
+      case "DeficitRealised":
+        socialised += e.args.socialised as bigint;
+        m.fromInsurance += e.args.fromInsurance as bigint;
+        break;
+      case "DebtDustWrittenOff":
+        dust += e.args.amount as bigint;
+        count("dustWrittenOff");
+        break;
+      case "InsuranceToppedUp":
+      case "RecourseRepaid":
+        fund += e.args.amount as bigint;
+        break;
+      case "InsurancePaid": {
+        const paid = e.args.paid as bigint;
+        expect(paid, `${label}: the fund pays at most what was requested`).to.be.lte(e.args.requested);
+        expect(paid, `${label}: the fund pays at most what it holds (never negative)`).to.be.lte(fund);
+        fund -= paid;
+        m.fundPaid += paid;
+        break;
+      }
+      case "Staked":
+      case "Unstaked":
+        throw new Error(`${label}: nobody stakes in this fuzz (${e.name})`);
+    }
+  }
+  const fundAddress = await r.f.insuranceFund.getAddress();
+  expect(await r.f.base.erc20.balanceOf(fundAddress), `${label}: fund balance == its evented flows`).to.equal(
+    fund,
+  );
+  expect(await r.f.insuranceFund.totalAssets(), `${label}: the fund's assets are its balance`).to.equal(fund);
+  expect(m.fundPaid, `${label}: the fund's payments == the deficits' fromInsurance`).to.equal(
+    m.fromInsurance,
+  );
+  m.fund = fund;
+
+  const now = await sharePrice(r);
+  if (now.value < m.sharePrice) {
+    const loss = socialised + dust;
+    expect(
+      loss,
+      `${label}: the supply share price fell (${m.sharePrice} -> ${now.value}) with no evented loss`,
+    ).to.be.gt(0n);
+    // A loss L taken from the suppliers' assets lowers PROBE_SHARES' value by at most PROBE_SHARES x L / shares.
+    expect(
+      m.sharePrice - now.value,
+      `${label}: the share price fell further than the evented loss (${socialised} socialised, ${dust} dust)`,
+    ).to.be.lte(mulDivUp(PROBE_SHARES, loss, now.shares + VIRTUAL_SHARES));
+    count(socialised > 0n ? "sharePriceFell:socialised" : "sharePriceFell:dust");
+  }
+  m.sharePrice = now.value;
+}
+
 /** Adds the DeficitRealised events of a receipt to the model. */
 function recordDeficits(m: Model, r: Real, receipt: ContractTransactionReceipt) {
   const { market } = r.f.lending!;
@@ -282,8 +385,10 @@ abstract class Base implements Cmd {
   abstract step(m: Model, r: Real): Promise<void>;
   async run(m: Model, r: Real) {
     count(this.constructor.name);
+    const from = await ethers.provider.getBlockNumber();
     await this.step(m, r);
     await checkInvariants(m, r);
+    await checkStep(m, r, await stepEvents(r, from), this.toString());
   }
   abstract toString(): string;
 }
@@ -855,7 +960,17 @@ describe("lending invariants (stateful fuzz)", () => {
         fc.commands(commandArbs, { maxCommands: FUZZ_COMMANDS, size: "max" }),
         async (policy, cmds) => {
           const real = (await loadFixture(systems))[policy];
-          const model: Model = { deficit: 0n, covered: 0n, socialised: 0n, recourse: 0n, liquidations: 0 };
+          const model: Model = {
+            deficit: 0n,
+            covered: 0n,
+            socialised: 0n,
+            recourse: 0n,
+            liquidations: 0,
+            sharePrice: (await sharePrice(real)).value,
+            fund: await real.f.insuranceFund.totalAssets(),
+            fundPaid: 0n,
+            fromInsurance: 0n,
+          };
           await checkInvariants(model, real);
           await fc.asyncModelRun(() => ({ model, real }), cmds);
           liquidations += model.liquidations;

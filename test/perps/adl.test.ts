@@ -1,8 +1,9 @@
 /**
  * PerpMarket.adl: auto-deleveraging, the last step of the loss waterfall. While the winning side's
- * unrealised profit (sidePnl, USD WAD) exceeds adlPnlFactor x the pool's capital, the listed positions
- * (profitable, on the winning side, in non-increasing adlScore order) are closed whole and paid their
- * profit x (1 - h), h = 1 - capital / profit when the pool cannot pay the whole side, else 0.
+ * unrealised profit (sidePnl, USD WAD) exceeds adlPnlFactor x what the pool can pay it (its capital plus the
+ * losing side's net loss), the listed positions (profitable, on the winning side, in non-increasing adlScore
+ * order) are closed whole and paid their profit x (1 - h), h = 1 - capacity / profit when the pool cannot
+ * pay the whole side, else 0, and never more than the pool can pay once the position is out.
  *
  * Exactness: `planAdl` runs the contract's loop in TypeScript (funding accrual at a pinned timestamp, the
  * side sums, the trigger, the haircut rate, the score, the payment and the event price) from the stored
@@ -138,6 +139,12 @@ type Plan =
       profit0: bigint;
     };
 
+/** PerpMarket._payCapacity: capital plus what is owed (USD WAD, when positive) in base units, floored at 0. */
+function payCapacity(capital: bigint, owedUsd: bigint): bigint {
+  const c = capital + (owedUsd > 0n ? owedUsd / USD_PER_UNIT : 0n);
+  return c > 0n ? c : 0n;
+}
+
 /**
  * PerpMarket.adl run in TypeScript at timestamp `ts`: the holders are every account with a position in
  * the market (their positions and margins are read now, before the call).
@@ -166,7 +173,8 @@ async function planAdl(
     const { longPnl, shortPnl } = sidePnl([...pos.values()], price, index);
     const longsWin = longPnl >= shortPnl;
     const profit = longsWin ? longPnl : shortPnl;
-    const cap = (capital > 0n ? capital : 0n) * USD_PER_UNIT;
+    // What the pool can pay the winners: its capital plus what the losing side owes it.
+    const cap = payCapacity(capital, -(longsWin ? shortPnl : longPnl)) * USD_PER_UNIT;
     const limit = wMulDown(cap, ADL_PNL_FACTOR);
     if (i === 0) [profit0, limit0] = [profit, limit];
     if (profit <= limit) {
@@ -182,9 +190,16 @@ async function planAdl(
     const score = adlScore(margin.get(account)!, p, price, pnl);
     if (score > previous) return { revert: "AdlOutOfOrder", args: [account, score, previous] };
     previous = score;
-    // Never more than the pool's positive capital (the rate is on the side's net profit).
+    // Never more than the pool can pay once this position is out of the sums (the rate is on the side's
+    // net profit): its capital plus what the remaining traders owe it net.
+    const rest = sidePnl(
+      [...pos.entries()].filter(([a]) => a !== account).map(([, q]) => q),
+      price,
+      index,
+    );
+    const available = payCapacity(capital, -(rest.longPnl + rest.shortPnl));
     const byRate = mulDivDown(pnl, WAD - h, WAD);
-    const paid = byRate < (capital > 0n ? capital : 0n) ? byRate : capital > 0n ? capital : 0n;
+    const paid = byRate < available ? byRate : available;
     events.push({
       account,
       size: p.size,
@@ -496,16 +511,21 @@ describe("perps: adl", function () {
       expect((await f.perp.marketView(f.ETH)).shortOI).to.equal(0n);
     });
 
-    it("adl: never pays the winners more than the pool's capital, even with a losing position on the winning side", async function () {
-      // BUG (see the report): h is computed from the side's NET profit (sidePnl: winners' profits minus the
-      // losses of the side's losing positions) but applied to each winner's GROSS profit, so the winners
-      // together are paid capital x gross / net > capital: the capital goes negative. Then the pool's
-      // limit is zero and the other side's profitable positions are deleveraged at h = 100%.
+    it("adl: never pays the winners more than the pool can pay (its capital plus what the remaining losers owe), even with a losing position on the winning side", async function () {
+      // Regression: h is computed from the side's NET profit (sidePnl: winners' profits minus the losses of
+      // the side's losing positions) but applied to each winner's GROSS profit, so the winners together
+      // could be paid more than the pool had. Each payment is capped by what the pool can pay: its capital
+      // plus what the market's remaining traders owe it net (the losing position's margin backs that), so
+      // capital may go below zero only by what the loser still owes.
       const { f, holders } = await afterLiquidation();
       const { bob, dave } = f.actors;
       must(await expectAdl(f, [dave.address, bob.address], holders));
       const [capital] = await f.perp.pool();
-      expect(capital, "pool capital after ADL").to.be.gte(0n);
+      const [longPnl, shortPnl] = await f.perp.sidePnl(f.ETH);
+      const owed = -(longPnl + shortPnl);
+      expect(owed, "the losing short still owes the pool").to.be.gt(0n);
+      expect(capital * USD_PER_UNIT + owed, "capital + what the remaining traders owe").to.be.gte(0n);
+      expect(capital, "below zero by no more than what is owed").to.be.gte(-(owed / USD_PER_UNIT));
     });
   });
 

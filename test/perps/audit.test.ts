@@ -8,7 +8,16 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 
 import { Action, FeedMode, PriceStatus } from "../../deploy/enums";
 import { toUnits } from "../../deploy/units";
-import { expectPerpBooks, loadPerps, px, setEth, size, u, type PerpFixture } from "../helpers/perps";
+import {
+  expectPerpBooks,
+  loadPerps,
+  loadRecoursePerps,
+  px,
+  setEth,
+  size,
+  u,
+  type PerpFixture,
+} from "../helpers/perps";
 
 const MAX = ethers.MaxUint256;
 
@@ -53,6 +62,93 @@ describe("perps: review findings (regressions)", function () {
     await f.perp.connect(bob).withdrawMargin(u(1_000_000), bob.address);
     await f.perp.connect(alice).withdrawMargin(MAX, alice.address);
     await expectPerpBooks(f, await everyone(f));
+  });
+
+  describe("a balanced market: the loser's loss backs the winner's profit (second review, A-3)", function () {
+    /** Pool 100k; alice long 100 ETH, bob short 100 ETH (no skew), 300k margin each; ETH 3,000 -> 4,500. */
+    async function balanced() {
+      const f = await loadPerps();
+      const { lp, alice, bob } = f.actors;
+      await f.vault.connect(lp).deposit(u(100_000), lp.address);
+      await f.perp.connect(alice).depositMargin(u(300_000), alice.address);
+      await f.perp.connect(bob).depositMargin(u(300_000), bob.address);
+      await f.perp.connect(alice).modifyPosition(f.ETH, size(100), MAX);
+      await f.perp.connect(bob).modifyPosition(f.ETH, -size(100), 0);
+      await setEth(f, 4_500);
+      expect((await f.perp.accountView(bob.address)).liquidatable, "bob's margin covers his loss").to.equal(
+        false,
+      );
+      return f;
+    }
+
+    it("the winner's close is paid in full although the profit exceeds the pool's capital; the loser's close refills the pool; LPs gain only the fees", async function () {
+      const f = await balanced();
+      const { alice, bob } = f.actors;
+      const lpBefore = await f.vault.totalAssets();
+      const [capital0] = await f.perp.pool();
+      const profit = (await f.perp.positionView(alice.address, f.ETH)).pnl;
+      expect(profit, "more than the pool's capital").to.be.gt(capital0);
+      const tx = f.perp.connect(alice).closePosition(f.ETH, 0);
+      await expect(tx).not.to.emit(f.perp, "ProfitHaircut");
+      const ev = (await (await tx).wait())!.logs
+        .map((l) => f.perp.interface.parseLog(l))
+        .find((e) => e?.name === "PositionModified")!;
+      expect(ev.args.realisedPnl, "alice realises her whole PnL").to.be.gt(profit - u(1_000));
+      const [capitalMid] = await f.perp.pool();
+      expect(capitalMid, "capital below zero, backed by what bob owes").to.be.lt(0n);
+      await f.perp.connect(bob).closePosition(f.ETH, MAX);
+      expect(await f.perp.totalAdlHaircut(), "nothing withheld").to.equal(0n);
+      const lpAfter = await f.vault.totalAssets();
+      // The pool only earns the four trading fees' pool share (well under 1,000 here).
+      expect(lpAfter - lpBefore, "LPs gain only fees").to.be.lt(u(1_000));
+      expect(lpAfter).to.be.gte(lpBefore);
+      await expectPerpBooks(f, await everyone(f));
+    });
+
+    it("ADL in a balanced market pays the deleveraged winner in full (haircut 0)", async function () {
+      const f = await balanced();
+      const { alice, keeper } = f.actors;
+      const tx = f.perp.connect(keeper).adl(f.ETH, [alice.address]);
+      await expect(tx).to.emit(f.perp, "Deleveraged");
+      const ev = (await (await tx).wait())!.logs
+        .map((l) => f.perp.interface.parseLog(l))
+        .find((e) => e?.name === "Deleveraged")!;
+      expect(ev.args.haircut, "no haircut").to.equal(0n);
+      expect(await f.perp.totalAdlHaircut()).to.equal(0n);
+      await expectPerpBooks(f, await everyone(f));
+    });
+  });
+
+  it("an LP that owes recourse debt cannot move its vault shares to a clean address nor deposit more; its withdrawal repays the debt first (second review, A-4)", async function () {
+    const f = await loadRecoursePerps();
+    const { admin, alice, dave, stranger } = f.actors;
+    await f.vault.connect(alice).deposit(u(100_000), alice.address);
+    // A registered market records 50,000 of debt for alice (as a deficit under RECOURSE would).
+    await f.insuranceFund.connect(admin).setMarket(stranger.address, true);
+    await f.insuranceFund.connect(stranger).recordRecourse(alice.address, u(50_000));
+    const shares = await f.vault.balanceOf(alice.address);
+    await expect(f.vault.connect(alice).transfer(dave.address, shares))
+      .to.be.revertedWithCustomError(f.vault, "RecourseDebtOutstanding")
+      .withArgs(alice.address, u(50_000));
+    await f.vault.connect(alice).approve(dave.address, shares);
+    await expect(f.vault.connect(dave).transferFrom(alice.address, dave.address, shares))
+      .to.be.revertedWithCustomError(f.vault, "RecourseDebtOutstanding")
+      .withArgs(alice.address, u(50_000));
+    expect(await f.vault.maxDeposit(alice.address)).to.equal(0n);
+    expect(await f.vault.maxMint(alice.address)).to.equal(0n);
+    await expect(f.vault.connect(alice).deposit(u(10_000), alice.address))
+      .to.be.revertedWithCustomError(f.vault, "ERC4626ExceededMaxDeposit")
+      .withArgs(alice.address, u(10_000), 0n);
+    expect(await f.vault.balanceOf(alice.address)).to.equal(shares);
+    // Redeeming repays the debt first; the receiver gets the rest.
+    const before = await f.base.erc20.balanceOf(dave.address);
+    await f.vault.connect(alice).redeem(shares, dave.address, alice.address);
+    expect(await f.insuranceFund.recourseDebt(alice.address)).to.equal(0n);
+    expect((await f.base.erc20.balanceOf(dave.address)) - before).to.be.closeTo(u(50_000), u(1));
+    // With the debt repaid, shares move freely again.
+    await f.vault.connect(dave).deposit(u(1_000), alice.address);
+    await f.vault.connect(alice).transfer(dave.address, 1n);
+    expect(await f.vault.balanceOf(dave.address)).to.equal(1n);
   });
 
   it("the vault takes no deposit while its value is zero and shares exist (ERC4626ExceededMaxDeposit)", async function () {

@@ -3,7 +3,9 @@
  * trades (open, increase, reduce, flip, close) in both markets at random leverage, price moves including
  * gaps of -60% to +300%, time jumps (funding), liquidations by a keeper, ADL by a keeper that ranks
  * candidates by adlScore as a real bot would, stop orders placed and executed, LP deposits and withdrawals,
- * insurance top-ups and fee sweeps, by four traders and an LP, under both negative-balance policies.
+ * insurance top-ups and fee sweeps, oracle faults (a feed that reverts, burns its gas or freezes, a stale
+ * feed, and healing), and admin actions (pause, halt, new fees and funding caps), by four traders and an
+ * LP, under both negative-balance policies.
  *
  * After every step:
  * - the books balance to the base unit: tokens held == sum of margins + pool capital + pending insurance;
@@ -12,10 +14,18 @@
  * - every successful risk-adding trade leaves equity >= initial margin;
  * - nobody healthy is liquidated: a liquidation succeeds only when the views said liquidatable, and
  *   AccountNotLiquidatable only when they said healthy;
- * - ADL only ever touches profitable positions (every Deleveraged event carries pnl > 0, haircut <= pnl).
+ * - ADL only ever touches profitable positions (every Deleveraged event carries pnl > 0, haircut <= pnl),
+ *   and totalAdlHaircut equals the Deleveraged haircuts plus the ProfitHaircut amounts withheld;
+ * - no liquidation on a refused price: a liquidation succeeds only if the router, asked for a LIQUIDATE
+ *   price of every market the account holds just before, would have given one;
+ * - a margin withdrawal leaves an account with positions at or above its initial margin;
+ * - funding and PnL create no value: the traders' unrealised value (equity - margin, summed) equals the
+ *   pool's view of it (sidePnl over both markets) to within one base unit per position;
+ * - the insurance fund's assets equal its token balance (never negative), and recourse recorded ==
+ *   still owed + recovered.
  * A command that reverts must revert with one of the custom errors expected for it.
  *
- * FUZZ_RUNS (default 15), FUZZ_COMMANDS (default 25) and FUZZ_SEED set the run; on failure fast-check
+ * FUZZ_RUNS (default 120; 15 under COVERAGE=1), FUZZ_COMMANDS (default 25) and FUZZ_SEED set the run; on failure fast-check
  * prints the seed and the shrunk sequence to replay it.
  */
 import { ethers } from "hardhat";
@@ -26,11 +36,12 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { ContractTransactionResponse } from "ethers";
 
 import { localPerpsConfig } from "../../deploy/config";
-import { NegativeBalancePolicy } from "../../deploy/enums";
+import { Action, FeedMode, NegativeBalancePolicy } from "../../deploy/enums";
 import { toUnits } from "../../deploy/units";
-import { deployPerps, expectPerpBooks, u, WAD, type PerpFixture } from "../helpers/perps";
+import { deployPerps, expectPerpBooks, paramsOf, u, WAD, type PerpFixture } from "../helpers/perps";
 
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 15);
+// A few hundred sequences in npm test; fewer under coverage (instrumented, and its branches are the unit tests').
+const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? (process.env.COVERAGE ? 15 : 120));
 const FUZZ_COMMANDS = Number(process.env.FUZZ_COMMANDS ?? 25);
 const FUZZ_SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const MAX = ethers.MaxUint256;
@@ -44,7 +55,7 @@ interface World {
   f: PerpFixture;
   traders: HardhatEthersSigner[];
   prices: Record<Sym, number>;
-  seen: { deficit: bigint; covered: bigint; socialised: bigint };
+  seen: { deficit: bigint; covered: bigint; socialised: bigint; haircut: bigint };
   orders: bigint[];
 }
 
@@ -65,7 +76,7 @@ async function world(policy: NegativeBalancePolicy): Promise<World> {
     f,
     traders: [alice, bob, carol, dave],
     prices: { WETH: 3000, WBTC: 60000 },
-    seen: { deficit: 0n, covered: 0n, socialised: 0n },
+    seen: { deficit: 0n, covered: 0n, socialised: 0n, haircut: 0n },
     orders: [],
   };
 }
@@ -104,7 +115,12 @@ async function attempt(
       if (parsed?.name === "Deleveraged") {
         expect(parsed.args.pnl, "ADL touches only profitable positions").to.be.gt(0n);
         expect(parsed.args.haircut).to.be.lte(parsed.args.pnl);
+        w.seen.haircut += parsed.args.haircut;
         count("deleveraged");
+      }
+      if (parsed?.name === "ProfitHaircut") {
+        w.seen.haircut += (parsed.args.profit as bigint) - (parsed.args.paid as bigint);
+        count("profit haircuts");
       }
     }
     count(`${what} ok`);
@@ -146,7 +162,11 @@ type Command =
   | { kind: "stop"; who: number; sym: Sym; pct: number }
   | { kind: "execute" }
   | { kind: "lp"; deposit: boolean; amount: number }
-  | { kind: "sweep" };
+  | { kind: "sweep" }
+  | { kind: "fault"; sym: Sym; mode: "revert" | "burn" | "freeze" | "stale" | "heal" }
+  | { kind: "pause"; on: boolean }
+  | { kind: "halt"; sym: Sym; on: boolean }
+  | { kind: "params"; sym: Sym; feeBps: number; fundingBpsPerDay: number };
 
 async function run(w: World, c: Command) {
   const { f } = w;
@@ -162,10 +182,18 @@ async function run(w: World, c: Command) {
       const t = w.traders[c.who];
       const { margin } = await perp.marginOf(t.address);
       const amount = c.pct === 100 ? MAX : ((margin > 0n ? margin : 0n) * BigInt(c.pct)) / 100n + 1n;
-      await attempt(w, "withdraw", () => perp.connect(t).withdrawMargin(amount, t.address), [
+      const ran = await attempt(w, "withdraw", () => perp.connect(t).withdrawMargin(amount, t.address), [
         "InsufficientMarginBalance",
+        "InsufficientMargin",
         "PriceNotUsable",
+        "MarketPaused",
       ]);
+      const after = await perp.accountView(t.address);
+      if (ran && after.notional > 0n && after.pricesTrusted) {
+        expect(after.equity, "a margin withdrawal leaves equity >= initial margin").to.be.gte(
+          after.initialMargin,
+        );
+      }
       return;
     }
     case "trade": {
@@ -189,6 +217,8 @@ async function run(w: World, c: Command) {
           "PriceNotUsable",
           "InvalidFillPrice",
           "SafeCastOverflowedIntDowncast",
+          "MarketPaused",
+          "MarketNotActive",
         ],
       );
       if (ran) {
@@ -228,11 +258,22 @@ async function run(w: World, c: Command) {
     case "liquidate": {
       const t = w.traders[c.who];
       const view = await perp.accountView(t.address);
+      // What the router would answer for a LIQUIDATE price of every market the account holds, right now.
+      let refused = false;
+      for (const s of ["WETH", "WBTC"] as Sym[]) {
+        if ((await perp.positionView(t.address, marketId(w, s))).size === 0n) continue;
+        try {
+          await f.router.priceFor.staticCall(f.assets[s].address, Action.LIQUIDATE);
+        } catch {
+          refused = true;
+        }
+      }
       const ran = await attempt(w, "liquidate", () => perp.connect(keeper).liquidate(t.address), [
         "AccountNotLiquidatable",
         "PriceNotUsable",
       ]);
       if (ran) expect(view.liquidatable, "only a liquidatable account is liquidated").to.equal(true);
+      if (ran) expect(refused, "no liquidation on a price the policy refuses").to.equal(false);
       else if (view.pricesTrusted)
         expect(view.liquidatable, "a liquidatable account can be liquidated").to.equal(false);
       return;
@@ -259,7 +300,7 @@ async function run(w: World, c: Command) {
             id,
             ranked.map((r) => r.who),
           ),
-        ["AdlNotTriggered", "PriceNotUsable"],
+        ["AdlNotTriggered", "PriceNotUsable", "MarketNotActive"],
       );
       return;
     }
@@ -296,13 +337,41 @@ async function run(w: World, c: Command) {
           w,
           "lp withdraw",
           () => f.vault.connect(lp).withdraw(u(c.amount), lp.address, lp.address),
-          ["ERC4626ExceededMaxWithdraw", "PriceNotUsable", "LpWithdrawalTooLarge"],
+          ["ERC4626ExceededMaxWithdraw", "PriceNotUsable", "LpWithdrawalTooLarge", "MarketPaused"],
         );
       return;
     }
     case "sweep":
       await attempt(w, "sweep", () => perp.sweepFees(), []);
       return;
+    case "fault": {
+      const feed = f.assets[c.sym].primaryFeed.mock!;
+      if (c.mode === "stale")
+        await time.increase(3_601); // past the primary's heartbeat, nothing pushed
+      else if (c.mode === "heal") await feed.heal();
+      else
+        await feed.setMode(
+          c.mode === "revert" ? FeedMode.REVERT : c.mode === "burn" ? FeedMode.BURN_GAS : FeedMode.FREEZE,
+        );
+      count(`fault ${c.mode}`);
+      return;
+    }
+    case "pause":
+      await attempt(w, "pause", () => perp.setPaused(c.on), []);
+      return;
+    case "halt":
+      await attempt(w, "halt", () => perp.setHalted(marketId(w, c.sym), c.on), []);
+      return;
+    case "params": {
+      const p = paramsOf(c.sym);
+      const next = {
+        ...p,
+        tradingFee: (BigInt(c.feeBps) * WAD) / 10_000n,
+        maxFundingRate: (BigInt(c.fundingBpsPerDay) * WAD) / 10_000n / 86_400n,
+      };
+      await attempt(w, "params", () => perp.setMarketParams(marketId(w, c.sym), next), ["PriceNotUsable"]);
+      return;
+    }
   }
 }
 
@@ -314,10 +383,37 @@ async function checkInvariants(w: World) {
   expect(bad.deficit, "ledger == DeficitRealised events").to.equal(w.seen.deficit);
   expect(bad.coveredByInsurance).to.equal(w.seen.covered);
   expect(bad.socialised).to.equal(w.seen.socialised);
+  expect(await f.perp.totalAdlHaircut(), "ADL haircuts == Deleveraged + ProfitHaircut events").to.equal(
+    w.seen.haircut,
+  );
+  let traderValue = 0n;
+  let positions = 0n;
   for (const t of w.traders) {
     const { margin, marketsIn } = await f.perp.marginOf(t.address);
     if (marketsIn === 0n) expect(margin, "no silent negative: an account without positions").to.be.gte(0n);
+    traderValue += (await f.perp.accountView(t.address)).equity - margin;
+    for (const s of ["WETH", "WBTC"] as Sym[]) {
+      if ((await f.perp.positionView(t.address, marketId(w, s))).size !== 0n) positions += 1n;
+    }
   }
+  // Funding and PnL create no value: what the traders hold unrealised is what the pool owes them.
+  let poolView = 0n;
+  for (const s of ["WETH", "WBTC"] as Sym[]) {
+    const [longPnl, shortPnl] = await f.perp.sidePnl(marketId(w, s));
+    poolView += longPnl + shortPnl;
+  }
+  const diff = traderValue * 10n ** 12n - poolView;
+  const abs = diff < 0n ? -diff : diff;
+  expect(abs, "traders' unrealised value == the pool's view of it (sidePnl)").to.be.lte(
+    (positions + 1n) * 10n ** 12n,
+  );
+  const fund = f.insuranceFund;
+  expect(await fund.totalAssets(), "insurance fund assets == its balance").to.equal(
+    await f.base.erc20.balanceOf(await fund.getAddress()),
+  );
+  expect((await fund.totalRecourseDebt()) + (await fund.totalRecovered()), "recourse recorded").to.be.gte(
+    bad.recourseRecorded,
+  );
 }
 
 const who = fc.integer({ min: 0, max: 3 });
@@ -389,6 +485,31 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("sweep" as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("fault" as const),
+      sym,
+      mode: fc.constantFrom(
+        "revert" as const,
+        "burn" as const,
+        "freeze" as const,
+        "stale" as const,
+        "heal" as const,
+      ),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("pause" as const), on: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("halt" as const), sym, on: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("params" as const),
+      sym,
+      feeBps: fc.integer({ min: 0, max: 100 }),
+      fundingBpsPerDay: fc.integer({ min: 0, max: 1_000 }),
+    }),
+  },
 );
 
 describe("perps: stateful invariants (fast-check)", function () {

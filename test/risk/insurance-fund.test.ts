@@ -410,9 +410,11 @@ describe("InsuranceFund", () => {
       await fund.connect(market).recordRecourse(alice.address, u(300));
       await give(keeper, u(1_000));
       const balanceBefore = await fund.totalAssets();
-      // Priced on the balance before both the deposit and the repayment arrive.
-      const expected = toSharesDown(u(700), balanceBefore, bobShares);
-      expect(expected).to.equal(700_000_000_000_000n);
+      // Priced on the balance with the repayment in (it belongs to the fund's existing capital) but before
+      // the stake arrives (second review, A-1: pricing before the repayment let a debtor's new shares claim
+      // part of its own repayment back).
+      const expected = toSharesDown(u(700), balanceBefore + u(300), bobShares);
+      expect(expected).to.equal(538_461_538_585_798n);
       expect(await fund.connect(keeper).stake.staticCall(u(1_000), alice.address)).to.equal(expected);
       const tx = fund.connect(keeper).stake(u(1_000), alice.address);
       await expect(tx).to.emit(fund, "RecourseRepaid").withArgs(alice.address, keeper.address, u(300), 0n);
@@ -426,8 +428,32 @@ describe("InsuranceFund", () => {
       expect(await fund.previewUnstake(bobShares)).to.equal(
         toAssetsDown(bobShares, u(2_000), bobShares + expected),
       );
-      expect(await fund.previewUnstake(bobShares)).to.equal(1_176_470_588n);
-      expect(await fund.previewUnstake(expected)).to.equal(823_529_411n);
+      expect(await fund.previewUnstake(bobShares)).to.be.gte(u(1_300) - 1n);
+      expect(
+        await fund.previewUnstake(expected),
+        "alice's shares are worth what she staked, not more",
+      ).to.be.lte(u(700));
+      expect(await fund.previewUnstake(expected)).to.be.gte(u(700) - 2n);
+    });
+
+    it("stake: a debtor that stakes a large amount cannot take its own repayment back through its new shares (second review, A-1)", async () => {
+      const { fund, usdc, market, alice, bob, stakeAs, give } = await setup();
+      const bobShares = await stakeAs(bob, u(1_000));
+      await fund.connect(market).recordRecourse(alice.address, u(100_000));
+      await give(alice, u(10_100_000));
+      await fund.connect(alice).stake(u(10_100_000), alice.address);
+      expect(await fund.recourseDebt(alice.address)).to.equal(0n);
+      const shares = await fund.sharesOf(alice.address);
+      const at = await requestAt(fund, alice, shares);
+      await time.setNextBlockTimestamp(at);
+      const before = await usdc.balanceOf(alice.address);
+      await fund.connect(alice).unstake(alice.address);
+      const back = (await usdc.balanceOf(alice.address)) - before;
+      // She gets back at most what she staked beyond the debt: the 100,000 stays repaid.
+      expect(back, "alice's stake comes back without her repayment").to.be.lte(u(10_000_000));
+      expect(back).to.be.gte(u(10_000_000) - 2n);
+      // The repayment accrues to those already staked.
+      expect(await fund.previewUnstake(bobShares)).to.be.gte(u(100_999)); // was 1,009.99 before the fix
     });
 
     it("stake: a deposit that does not exceed the debt only repays it: no shares and no Staked event", async () => {
