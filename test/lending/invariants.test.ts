@@ -4,8 +4,9 @@
  * valuable collateral with a usable price; informed keepers pass max uint to an insolvent account,
  * uninformed ones a share of the debt), price moves including gaps of up to -60% (WETH on both feeds
  * together, WBTC on its single feed), WBTC's feed going stale, time jumps (the feeds refreshed after, a
- * keeper reading the oracle around them), sweepReserves and insurance top-ups, by four actors, under both
- * negative-balance policies.
+ * keeper reading the oracle around them), sweepReserves and insurance top-ups, admin changes to a
+ * collateral's liquidation threshold and bonus (the model follows them) and to the reserve factor, by four
+ * actors, under both negative-balance policies.
  *
  * After every step:
  * - expectConservation (tokens cover the books, deficit == covered + socialised, recourse ledger);
@@ -565,12 +566,15 @@ class Repay extends Base {
 
 /** The local configuration's collateral parameters and protocol share, as WAD. */
 const LENDING = localConfig().lending!;
-const RISK = Object.fromEntries(
-  LENDING.collaterals.map((c) => [
-    c.symbol,
-    { lt: wad(c.liquidationThreshold), bonus: wad(c.liquidationBonus) },
-  ]),
-) as Record<string, { lt: bigint; bonus: bigint }>;
+const configuredRisk = () =>
+  Object.fromEntries(
+    LENDING.collaterals.map((c) => [
+      c.symbol,
+      { lt: wad(c.liquidationThreshold), bonus: wad(c.liquidationBonus) },
+    ]),
+  ) as Record<string, { lt: bigint; bonus: bigint }>;
+/** The collateral parameters in force: the configuration's, then what SetRisk commands set (reset per run). */
+let RISK = configuredRisk();
 const PROTOCOL_SHARE = wad(LENDING.params.protocolShare);
 const SMALL_POSITION = u(LENDING.params.smallPosition);
 const FULL_CLOSE_HEALTH = wad("0.95");
@@ -809,6 +813,58 @@ class MovePrice extends Base {
  * the next price move or wait. Its holders cannot borrow or withdraw collateral; a liquidation on another
  * collateral counts it at its high estimate.
  */
+/** The admin changes a collateral's liquidation threshold and bonus (within or beyond the bounds). */
+class SetRisk extends Base {
+  constructor(
+    readonly sym: "WETH" | "WBTC",
+    readonly thresholdBps: number,
+    readonly bonusBps: number,
+  ) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    const { market } = r.f.lending!;
+    const asset = r.f.assets[this.sym];
+    const c = await market.collateralConfig(asset.address);
+    const p = {
+      ltv: c.ltv,
+      liquidationThreshold: BigInt(this.thresholdBps) * 10n ** 14n,
+      liquidationBonus: BigInt(this.bonusBps) * 10n ** 14n,
+      supplyCap: c.supplyCap,
+    };
+    const out = await attempt(r, this.toString(), undefined, ["InvalidCollateralParams"], () =>
+      market.setCollateralParams(asset.address, p),
+    );
+    if (out.ok) RISK[this.sym] = { lt: p.liquidationThreshold, bonus: p.liquidationBonus };
+  }
+  toString() {
+    return `setRisk(${this.sym}, threshold ${this.thresholdBps} bps, bonus ${this.bonusBps} bps)`;
+  }
+}
+
+/** The admin changes the reserve factor (interest accrued first, so the change is not retroactive). */
+class SetReserveFactor extends Base {
+  constructor(readonly bps: number) {
+    super();
+  }
+  async step(_m: Model, r: Real) {
+    const { market } = r.f.lending!;
+    const c = await market.params();
+    const p = {
+      borrowCap: c.borrowCap,
+      minBorrow: c.minBorrow,
+      reserveFactor: BigInt(this.bps) * 10n ** 14n,
+      smallPosition: c.smallPosition,
+      protocolShare: c.protocolShare,
+      marginCallHealth: c.marginCallHealth,
+    };
+    await attempt(r, this.toString(), undefined, ["OutOfBounds"], () => market.setMarketParams(p));
+  }
+  toString() {
+    return `setReserveFactor(${this.bps} bps)`;
+  }
+}
+
 class StaleFeed extends Base {
   async step(_m: Model, r: Real) {
     await r.f.assets.WBTC.primaryFeed.mock!.goStale(3601);
@@ -938,6 +994,16 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
       fc.integer({ min: 1, max: 30 * 86400 }).map((s) => new Wait(s)),
     ),
     weighted(1, fc.constant(new StaleFeed())),
+    weighted(
+      1,
+      fc
+        .tuple(sym, fc.integer({ min: 8_100, max: 9_000 }), fc.integer({ min: 0, max: 1_500 }))
+        .map(([s, t, b]) => new SetRisk(s, t, b)),
+    ),
+    weighted(
+      1,
+      fc.integer({ min: 0, max: 6_000 }).map((b) => new SetReserveFactor(b)),
+    ),
     weighted(1, fc.constant(new Sweep())),
     weighted(
       1,
@@ -960,6 +1026,7 @@ describe("lending invariants (stateful fuzz)", () => {
         fc.commands(commandArbs, { maxCommands: FUZZ_COMMANDS, size: "max" }),
         async (policy, cmds) => {
           const real = (await loadFixture(systems))[policy];
+          RISK = configuredRisk();
           const model: Model = {
             deficit: 0n,
             covered: 0n,

@@ -347,7 +347,7 @@ async function afterLiquidation() {
 
 describe("perps: adl", function () {
   describe("adl: arguments and preconditions", function () {
-    it("adl: reverts with AdlNotTriggered (side profit, limit) while the winning side's profit is within adlPnlFactor x capital", async function () {
+    it("adl: reverts with AdlNotTriggered (side profit, limit) while the winning side's profit is within adlPnlFactor x capacity (capital plus the losing side's loss)", async function () {
       const f = await loadPerps();
       const { lp, alice, bob } = f.actors;
       await f.vault.connect(lp).deposit(u(1_000_000), lp.address);
