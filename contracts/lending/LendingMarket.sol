@@ -136,6 +136,7 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
     function supply(uint256 assets, address onBehalf) external nonReentrant returns (uint256 shares) {
         if (assets == 0) revert Errors.ZeroAmount();
         if (onBehalf == address(0)) revert Errors.ZeroAddress();
+        SafeCast.toUint128(assets); // SafeCastOverflowedUintDowncast, not an arithmetic panic, for absurd amounts
         _accrue();
         uint256 toDebt = MathLib.min(_owed(onBehalf), assets);
         uint256 supplied = assets - toDebt;
@@ -164,6 +165,7 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
             assets = shares.toAssetsDown(t.supplyAssets, t.supplyShares);
             if (assets == 0) revert Errors.ZeroAmount();
         } else {
+            SafeCast.toUint128(assets);
             shares = assets.toSharesUp(t.supplyAssets, t.supplyShares);
         }
         if (shares > a.supplyShares) revert Errors.InsufficientShares(shares, a.supplyShares);
@@ -188,7 +190,7 @@ contract LendingMarket is ILendingMarket, AccessControl, ReentrancyGuardTransien
         if (onBehalf == address(0)) revert Errors.ZeroAddress();
         uint256 index = _index(token);
         Collateral storage c = _collaterals[index];
-        uint256 total = c.totalSupplied + amount;
+        uint256 total = c.totalSupplied + SafeCast.toUint128(amount);
         if (total > c.supplyCap) revert Errors.SupplyCapExceeded(token, c.supplyCap, total);
 
         c.totalSupplied = uint128(total);

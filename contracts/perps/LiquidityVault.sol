@@ -46,14 +46,15 @@ contract LiquidityVault is ILiquidityVault, ERC4626, ReentrancyGuardTransient {
 
     /// @notice Nothing while the pool's value is zero and shares exist (a deposit then would be priced at
     /// (almost) nothing and take the shares of the LPs who are waiting for the pool to recover), and nothing
-    /// for a receiver that owes recourse debt (it repays through InsuranceFund.repayRecourse first).
+    /// for a receiver that owes recourse debt (it repays through InsuranceFund.repayRecourse first); otherwise
+    /// 2^128 - 1, so that an absurd amount is refused with ERC4626ExceededMaxDeposit, not an overflow.
     function maxDeposit(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
-        return _frozen() || _owed(receiver) > 0 ? 0 : super.maxDeposit(receiver);
+        return _frozen() || _owed(receiver) > 0 ? 0 : type(uint128).max;
     }
 
     /// @notice As maxDeposit.
     function maxMint(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
-        return _frozen() || _owed(receiver) > 0 ? 0 : super.maxMint(receiver);
+        return _frozen() || _owed(receiver) > 0 ? 0 : type(uint128).max;
     }
 
     /// @notice What `owner` may withdraw now: its shares' worth, within what the pool may pay out.

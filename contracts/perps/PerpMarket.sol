@@ -141,7 +141,8 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         uint256 toDebt = MathLib.min(_owed(onBehalf), amount);
         uint256 credited = amount - toDebt;
         if (credited > 0) {
-            _accounts[onBehalf].margin += credited.toInt256().toInt128();
+            Account storage a = _accounts[onBehalf];
+            a.margin = (a.margin + credited.toInt256()).toInt128();
             emit Events.MarginDeposited(msg.sender, onBehalf, credited);
         }
         baseToken.safeTransferFrom(msg.sender, address(this), amount);
@@ -178,7 +179,7 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         int256 sizeDelta,
         uint256 acceptablePrice
     ) external nonReentrant {
-        _modify(msg.sender, marketId, sizeDelta, acceptablePrice);
+        _modify(msg.sender, marketId, sizeDelta.toInt128(), acceptablePrice);
     }
 
     /// @inheritdoc IPerpMarket

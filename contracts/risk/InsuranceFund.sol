@@ -123,6 +123,7 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
     function stake(uint256 assets, address receiver) external nonReentrant returns (uint256 shares) {
         if (assets == 0) revert Errors.ZeroAmount();
         if (receiver == address(0)) revert Errors.ZeroAddress();
+        SafeCast.toUint128(assets); // SafeCastOverflowedUintDowncast, not an arithmetic panic
         uint256 balanceBefore = asset.balanceOf(address(this));
         uint256 toDebt = _creditRecourse(receiver, assets, msg.sender);
         uint256 staked = assets - toDebt;

@@ -483,21 +483,18 @@ describe("InsuranceFund", () => {
         .to.emit(fund, "Staked")
         .withArgs(alice.address, alice.address, 1_001n, 1n);
     });
-    it("stake: reverts with SafeCastOverflowedUintDowncast when the receiver's shares would exceed uint192", async () => {
+    it("stake: an amount over uint128 reverts with SafeCastOverflowedUintDowncast(128, amount); 2^128 - 1 is staked exactly (its shares fit the uint192 stake)", async () => {
       const { fund, alice, bob, stakeAs, give } = await setup();
-      const assets = (2n ** 192n - 1n) / VIRTUAL_SHARES;
+      const assets = 2n ** 128n - 1n;
       const shares = await stakeAs(alice, assets);
       expect(shares).to.equal(assets * VIRTUAL_SHARES);
       expect(shares <= 2n ** 192n - 1n).to.equal(true);
-      // One more unit is worth exactly 1e6 more shares, which no longer fit alice's uint192.
-      await give(alice, 1n);
-      await expect(fund.connect(alice).stake(1n, alice.address))
+      await give(bob, 2n ** 128n);
+      await expect(fund.connect(bob).stake(2n ** 128n, bob.address))
         .to.be.revertedWithCustomError(fund, "SafeCastOverflowedUintDowncast")
-        .withArgs(192, shares + VIRTUAL_SHARES);
-      expect(await fund.sharesOf(alice.address)).to.equal(shares);
-      // The bound is per staker: bob's unit fits.
-      expect(await stakeAs(bob, 1n)).to.equal(VIRTUAL_SHARES);
-      expect(await fund.totalShares()).to.equal(shares + VIRTUAL_SHARES);
+        .withArgs(128, 2n ** 128n);
+      expect(await fund.sharesOf(bob.address)).to.equal(0n);
+      expect(await fund.totalShares()).to.equal(shares);
     });
   });
 
