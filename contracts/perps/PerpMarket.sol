@@ -626,8 +626,8 @@ contract PerpMarket is IPerpMarket, AccessControl, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Books a trade: the realised PnL (already capped by _payable) and the fee against the margin, the other side against the pool
-    /// and the insurance share of the fee; the account's market set.
+    /// @dev Books a trade: the realised PnL (already capped by _payable) and the fee against the margin, the
+    /// other side against the pool and the insurance share of the fee; the account's market set.
     function _book(
         address account,
         uint256 marketId,
