@@ -3,6 +3,8 @@ import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task
 import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
 
+import "./tasks/deploy";
+
 // The compiler comes from the npm `solc` package (pinned exactly in package.json), never from a
 // download: these machines have no internet beyond the npm registry.
 const SOLC_VERSION = "0.8.28";
@@ -58,7 +60,8 @@ const config: HardhatUserConfig = {
       // Pinned so that one transaction may use the whole block (the osaka cap is 16.7M gas).
       hardfork: "cancun",
     },
-    localhost: { url: "http://127.0.0.1:8545" },
+    // LOCAL_PORT moves it (npm run node honours the same variable).
+    localhost: { url: `http://127.0.0.1:${process.env.LOCAL_PORT ?? 8545}` },
     ...remote,
   },
   gasReporter: {

@@ -52,6 +52,8 @@ export interface DeployedPerps {
   vault: LiquidityVault;
   /** Market ids by asset symbol. */
   marketIds: Record<string, number>;
+  /** The linked PerpParams library's address. */
+  paramsLibrary: string;
 }
 
 export interface System {
@@ -68,7 +70,8 @@ export interface System {
 
 /**
  * Deploys and wires Ballast from a typed config, on whatever network `hre` is connected to. Tests,
- * scripts and (later) the simulator all deploy through this one function.
+ * scripts and the simulator all deploy through this one function; deploy/deployments.ts adds the
+ * deployments file and idempotent re-runs on top of it (npx hardhat deploy).
  */
 export async function deploySystem(hre: HardhatRuntimeEnvironment, config: SystemConfig): Promise<System> {
   const { ethers } = hre;
@@ -274,7 +277,7 @@ async function deployPerps(
     marketIds[m.symbol] = Number(await market.marketCount());
     await (await market.listMarket(asset.address, perpMarketParams(m))).wait();
   }
-  return { market, vault, marketIds };
+  return { market, vault, marketIds, paramsLibrary: await library.getAddress() };
 }
 
 /** A PerpMarketConfig as the contract's MarketParams (WAD fractions, underlying WAD sizes). */
