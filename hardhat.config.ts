@@ -4,6 +4,7 @@ import type { HardhatUserConfig } from "hardhat/config";
 import "@nomicfoundation/hardhat-toolbox";
 
 import "./tasks/deploy";
+import "./tasks/keeper";
 
 // The compiler comes from the npm `solc` package (pinned exactly in package.json), never from a
 // download: these machines have no internet beyond the npm registry.

@@ -17,12 +17,14 @@ export interface SeededAccount {
 
 const WAD = 10n ** 18n;
 
-/** Seeds the demo state with signers 1..9 of the network; returns who is who. */
+/** Seeds the demo state with signers 1..10 of the network (10: the keeper's, funded); returns who is who. */
 export async function seedDemo(hre: HardhatRuntimeEnvironment, system: System): Promise<SeededAccount[]> {
   const { base, lending, perps, assets, insuranceFund, router } = system;
   if (!base.token) throw new Error("seedDemo needs a mock base token (a local deployment)");
-  const signers = (await hre.ethers.getSigners()).slice(1, 10);
-  if (signers.length < 9) throw new Error("seedDemo needs 10 funded signers");
+  const all = await hre.ethers.getSigners();
+  if (all.length < 11) throw new Error("seedDemo needs 11 funded signers");
+  const signers = all.slice(1, 10);
+  const keeper = all[10];
   const [supplierA, supplierB, safe, watch, edge, lp, longEth, shortEth, longBtc] = signers;
   const usd = (v: number) => toUnits(v, base.decimals);
   const out: SeededAccount[] = [];
@@ -33,6 +35,12 @@ export async function seedDemo(hre: HardhatRuntimeEnvironment, system: System): 
     await (await base.erc20.connect(who).approve(spender, hre.ethers.MaxUint256)).wait();
   };
 
+  await fund(keeper, usd(5_000_000));
+  out.push({
+    role: "keeper",
+    address: await keeper.getAddress(),
+    note: "5,000,000 USDC to repay debts (npx hardhat keeper)",
+  });
   await fund(system.admin, usd(100_000));
   await approve(system.admin, await insuranceFund.getAddress());
   await (await insuranceFund.topUp(usd(100_000))).wait();
