@@ -179,7 +179,7 @@ library Errors {
 
     /// @notice Thrown when ADL is called while the winning side's profit is within adlPnlFactor x capital.
     /// @param sideProfit The winning side's unrealised profit, USD WAD.
-    /// @param limit adlPnlFactor x the pool's capital, USD WAD.
+    /// @param limit adlPnlFactor x what the pool can pay the side (capital plus the losing side's loss), USD WAD.
     error AdlNotTriggered(uint256 marketId, int256 sideProfit, uint256 limit);
 
     /// @notice Thrown when an ADL candidate is not on the winning side or not in profit.
