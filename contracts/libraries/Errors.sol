@@ -177,7 +177,7 @@ library Errors {
     /// @notice Thrown when executing an order whose trigger the oracle price has not crossed.
     error OrderNotTriggered(uint256 orderId, uint256 price, uint256 triggerPrice);
 
-    /// @notice Thrown when ADL is called while the winning side's profit is within adlPnlFactor x capital.
+    /// @notice Thrown when ADL is called while the winning side's profit is within adlPnlFactor x the pool's capacity.
     /// @param sideProfit The winning side's unrealised profit, USD WAD.
     /// @param limit adlPnlFactor x what the pool can pay the side (capital plus the losing side's loss), USD WAD.
     error AdlNotTriggered(uint256 marketId, int256 sideProfit, uint256 limit);
