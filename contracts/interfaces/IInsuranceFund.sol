@@ -9,9 +9,11 @@ pragma solidity 0.8.28;
 /// Optional stakers add capital: their shares are a pro-rata claim on everything the fund holds (its own
 /// income included), so they bear every loss pro rata with the fund's own capital. Shares are not
 /// transferable, and leaving takes a cooldown during which the shares still bear every loss, so that no
-/// one can run just before a loss. A cover that drains the fund to zero, or to dust (below a millionth of the
-/// first stake's share price), writes every share off (a new epoch starts), so that share counts never
-/// compound across wipe-outs.
+/// one can run just before a loss. A cover that drains the fund to zero, or to less than a millionth of the
+/// balance it found, writes every share off (a new epoch starts); so does a stake into a fund whose shares
+/// are worth less than a millionth of the first stake's price, before it mints, so that share counts never
+/// compound. The line is relative to each cover, so a stake made just after a large loss is not wiped out
+/// by the next small cover.
 interface IInsuranceFund {
     /* MARKETS */
 

@@ -69,8 +69,9 @@ library Events {
     event Staked(address indexed caller, address indexed receiver, uint256 assets, uint256 shares);
     event UnstakeRequested(address indexed staker, uint256 shares, uint256 readyAt, uint256 closesAt);
 
-    /// @notice Emitted when a cover drains the fund to zero while stakers hold shares: every share of
-    /// `epoch` is written off and a new epoch starts.
+    /// @notice Emitted when a cover leaves less than a millionth of the fund's balance while stakers hold shares,
+    /// or a stake finds the old shares worth less than a millionth of the first stake's price: every share
+    /// of `epoch` is written off and a new epoch starts.
     event StakersWipedOut(uint64 epoch, uint256 sharesWrittenOff);
     event Unstaked(address indexed staker, address indexed receiver, uint256 assets, uint256 shares);
     event MarketRegistered(address indexed market, bool registered);

@@ -24,9 +24,11 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
     uint256 public constant MAX_COOLDOWN = 30 days;
     uint256 public constant MIN_WINDOW = 1 hours;
     uint256 public constant MAX_WINDOW = 7 days;
-    /// @notice A cover that leaves fewer than 1 base unit per 1e12 shares (a millionth of the first stake's
-    /// price) writes every share off.
+    /// @notice A stake into a fund whose shares are worth less than 1 base unit per 1e12 shares (a millionth of
+    /// the first stake's price) writes the old shares off first, so that share counts never compound.
     uint256 public constant MAX_SHARES_PER_UNIT = 1e12;
+    /// @notice A cover that leaves less than a millionth of the balance it found writes every share off.
+    uint256 public constant WIPE_OUT_RATIO = 1e6;
 
     /// @notice The base asset.
     IERC20 public immutable asset;
@@ -84,13 +86,9 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
         paid = MathLib.min(amount, balance);
         totalPaid += paid;
         emit Events.InsurancePaid(msg.sender, amount, paid);
-        if (paid > 0 && totalShares > 0 && (balance - paid) * MAX_SHARES_PER_UNIT < totalShares) {
-            // The stakers lost (all but dust of) everything: write their shares off and start a new
-            // epoch, so that the next stake is not priced against a share count that only grows.
-            emit Events.StakersWipedOut(epoch, totalShares);
-            totalShares = 0;
-            ++epoch;
-        }
+        // The line is relative to this cover: the stakers lost (all but a millionth of) what the fund held.
+        // An absolute line would let a tiny cover wipe out a stake made just after a large loss.
+        if (paid > 0 && totalShares > 0 && (balance - paid) * WIPE_OUT_RATIO < balance) _wipeOut();
         if (paid > 0) asset.safeTransfer(msg.sender, paid);
     }
 
@@ -127,6 +125,11 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
         uint256 balanceBefore = asset.balanceOf(address(this));
         uint256 toDebt = _creditRecourse(receiver, assets, msg.sender);
         uint256 staked = assets - toDebt;
+        if (staked > 0 && totalShares > (balanceBefore + toDebt) * MAX_SHARES_PER_UNIT) {
+            // The old shares are worth less than a millionth of the first stake's price (losses without a
+            // wipe-out): write them off before pricing, so that the new stake mints a bounded share count.
+            _wipeOut();
+        }
         if (staked > 0) {
             // Price the shares on the balance with the debt repayment already in (it belongs to the fund's
             // existing capital, not to the new shares), but before the stake itself arrives.
@@ -223,6 +226,13 @@ contract InsuranceFund is IInsuranceFund, AccessControl, ReentrancyGuardTransien
         cooldown = cooldown_;
         unstakeWindow = window_;
         emit Events.CooldownSet(cooldown_, window_);
+    }
+
+    /// @dev Writes every share off and starts a new epoch (requests of the old one are void).
+    function _wipeOut() internal {
+        emit Events.StakersWipedOut(epoch, totalShares);
+        totalShares = 0;
+        ++epoch;
     }
 
     /// @dev Books up to `amount` against what `account` owes, paid by `payer`; the caller moves the tokens.

@@ -1126,6 +1126,53 @@ describe("InsuranceFund", () => {
     });
   });
 
+  describe("the wipe-out line is relative to each cover (second review, A-2)", () => {
+    const M = u(1_000_000);
+
+    it("a stake made after a large loss is not wiped out by the next small cover", async () => {
+      const { fund, market, alice, bob, stakeAs } = await setup();
+      await stakeAs(alice, M);
+      // The cover leaves exactly a millionth of the balance: not below the line, nothing written off.
+      await expect(fund.connect(market).cover(M - u(1))).not.to.emit(fund, "StakersWipedOut");
+      const b = await stakeAs(bob, M);
+      expect(await fund.previewUnstake(b)).to.be.gt(M - u(1));
+      // Under the old absolute line (1 unit per 1e12 shares) this 1 USDC cover wrote bob's stake off.
+      await expect(fund.connect(market).cover(u(1))).not.to.emit(fund, "StakersWipedOut");
+      expect(await fund.sharesOf(bob.address)).to.equal(b);
+      expect(await fund.previewUnstake(b)).to.be.gt(M - u(2));
+    });
+
+    it("a cover that leaves less than a millionth of the balance it found writes every share off", async () => {
+      const { fund, market, alice, stakeAs } = await setup();
+      const a = await stakeAs(alice, M);
+      await expect(fund.connect(market).cover(M - u(1) + 1n))
+        .to.emit(fund, "StakersWipedOut")
+        .withArgs(0n, a);
+      expect(await fund.totalAssets()).to.equal(u(1) - 1n);
+    });
+
+    it("losses without a wipe-out that push the old shares below a millionth of the first price: the next stake writes them off before it mints", async () => {
+      const { fund, market, alice, bob, stakeAs, give } = await setup();
+      const a = await stakeAs(alice, M);
+      await give(bob, M);
+      // Three covers of 99.9% each: none below its own line, but 1e18 shares now stand on 1,000 units.
+      for (const left of [10n ** 9n, 10n ** 6n, 10n ** 3n]) {
+        const balance = await fund.totalAssets();
+        await expect(fund.connect(market).cover(balance - left)).not.to.emit(fund, "StakersWipedOut");
+      }
+      expect(await fund.totalShares()).to.equal(a);
+      expect(await fund.totalAssets()).to.equal(1_000n);
+      const tx = fund.connect(bob).stake(M, bob.address);
+      await expect(tx).to.emit(fund, "StakersWipedOut").withArgs(0n, a);
+      const b = await fund.sharesOf(bob.address);
+      // Priced as a fresh start against the 1,000 units of dust: a bounded share count.
+      expect(b).to.equal(toSharesDown(M, 1_000n, 0n));
+      expect(await fund.totalShares()).to.equal(b);
+      expect(await fund.sharesOf(alice.address)).to.equal(0n);
+      expect(await fund.epoch()).to.equal(1n);
+    });
+  });
+
   describe("share counts stay bounded", () => {
     const M = u(1_000_000);
 
