@@ -4,16 +4,16 @@
  * from the node over JSON-RPC.
  */
 import { expect } from "chai";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ethers } from "ethers";
 
 import { readDeployments } from "../../deploy/deployments";
+import { bin, root, startNode } from "./node";
 
-const root = path.join(__dirname, "..", "..");
-const hardhat = path.join(root, "node_modules", ".bin", "hardhat");
+const hardhat = bin("hardhat");
 const PORT = String(8700 + Math.floor(Math.random() * 200));
 
 function cli(args: string[]) {
@@ -33,19 +33,7 @@ describe("end to end: node, deploy, crash, keeper (child processes)", function (
   let node: ChildProcess;
 
   before(async () => {
-    node = spawn(hardhat, ["node", "--port", PORT], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    await new Promise<void>((resolve, reject) => {
-      let out = "";
-      const timer = setTimeout(() => reject(new Error(`the node did not start:\n${out}`)), 90_000);
-      node.stdout!.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes("Started HTTP and WebSocket JSON-RPC server")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      node.on("exit", (code) => reject(new Error(`the node exited (${code}):\n${out}`)));
-    });
+    node = await startNode(PORT);
   });
 
   after(() => {

@@ -6,16 +6,14 @@
  * ("ballast/abi/LendingMarket.json"); what it prints must equal what the contracts say.
  */
 import { expect } from "chai";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ethers } from "ethers";
 
 import { readDeployments } from "../../deploy/deployments";
-
-const root = path.join(__dirname, "..", "..");
-const bin = (name: string) => path.join(root, "node_modules", ".bin", name);
+import { bin, root, startNode } from "./node";
 const PORT = String(8900 + Math.floor(Math.random() * 90));
 
 function run(cmd: string, args: string[], cwd = root, env: NodeJS.ProcessEnv = {}) {
@@ -66,19 +64,7 @@ describe("the npm package, used by a separate TypeScript project against a local
   let node: ChildProcess;
 
   before(async () => {
-    node = spawn(bin("hardhat"), ["node", "--port", PORT], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
-    await new Promise<void>((resolve, reject) => {
-      let out = "";
-      const timer = setTimeout(() => reject(new Error(`the node did not start:\n${out}`)), 90_000);
-      node.stdout!.on("data", (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes("Started HTTP and WebSocket JSON-RPC server")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      node.on("exit", (code) => reject(new Error(`the node exited (${code}):\n${out}`)));
-    });
+    node = await startNode(PORT);
   });
 
   after(() => node?.kill("SIGINT"));
