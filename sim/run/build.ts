@@ -78,7 +78,8 @@ export function systemConfigOf(s: Scenario): SystemConfig {
         ? { fallbackFeed: { mock: true as const, decimals: FEED_DECIMALS, heartbeat: a.heartbeat } }
         : {}),
       minPrice: fix(a.price / 1e6),
-      maxPrice: fix(a.price * 1e6),
+      // The router's ceiling is 1e10 USD (MAX_PRICE 1e28 WAD): a price above 10,000 x 1e6 would exceed it.
+      maxPrice: fix(Math.min(a.price * 1e6, 1e10)),
       ...ORACLE_DEFAULTS,
     })),
     base: { mock: true, symbol: "USD", decimals: BASE_DECIMALS },
@@ -98,5 +99,14 @@ export function systemConfigOf(s: Scenario): SystemConfig {
 
 /** Deploys the scenario's system on the network `hre` is connected to. */
 export async function buildSystem(hre: HardhatRuntimeEnvironment, s: Scenario): Promise<System> {
-  return deploySystem(hre, systemConfigOf(s));
+  const sys = await deploySystem(hre, systemConfigOf(s));
+  const sequencer = sys.sequencer?.mock;
+  if (sequencer) {
+    // A fresh mock reports "just back up", which would put the whole setup inside the grace period: make
+    // it up since long before (the scenario's outages come from its oracle plan).
+    const now = (await hre.ethers.provider.getBlock("latest"))!.timestamp;
+    const { gracePeriod } = systemConfigOf(s).sequencer!;
+    await (await sequencer.setStatus(0, now - gracePeriod - 1)).wait();
+  }
+  return sys;
 }
