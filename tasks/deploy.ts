@@ -5,7 +5,8 @@
  *   npx hardhat crash --network localhost --asset WETH --change -0.4 [--file deployments/localhost.json]
  *
  * `deploy` deploys the system (or reuses an identical deployment, see deploy/deployments.ts), writes
- * deployments/<network>.json and prints the addresses. `crash` moves an asset's price on a local chain
+ * deployments/<network>.json and prints the addresses. A deployment that stopped midway left its steps in
+ * deployments/<network>.partial.json; the next run resumes from there instead of starting over. `crash` moves an asset's price on a local chain
  * (every mock feed of the asset) and lets the oracle confirm the jump, to watch liquidations happen.
  */
 import path from "node:path";
@@ -58,6 +59,13 @@ task("deploy", "Deploys Ballast (or reuses an identical deployment) and writes d
       if (result.reused) log(`Reused the deployment in ${path.relative(process.cwd(), result.file)}`);
       else {
         if (result.reason) log(`Deploying afresh: the existing file cannot be reused (${result.reason})`);
+        if (result.partialReason) log(`Not resuming the interrupted deployment: ${result.partialReason}`);
+        const done = result.steps?.reused.length ?? 0;
+        if (done > 0) {
+          log(
+            `Resumed an interrupted deployment: ${done} steps were already done, ${result.steps!.sent.length} sent now`,
+          );
+        }
         log(`Deployed; wrote ${path.relative(process.cwd(), result.file)}`);
       }
       const d = result.deployments;

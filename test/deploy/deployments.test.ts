@@ -1,16 +1,26 @@
 /**
  * deploy/deployments.ts and the integrator tasks (tasks/deploy.ts): the deployments file, idempotent
- * re-runs (reuse only the same config on the same chain with code at every address), the deploy task with
- * its demo seed, and the crash task, on the in-process network.
+ * re-runs (reuse only the same config on the same chain with code at every address), resuming a deployment
+ * that stopped midway, the deploy task with its demo seed, and the crash task, on the in-process network.
  */
 import hre, { ethers } from "hardhat";
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { Result } from "ethers";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
 import { localConfig } from "../../deploy/config";
-import { configHash, deployOrReuse, readDeployments, type DeploymentsFile } from "../../deploy/deployments";
+import {
+  configHash,
+  deployOrReuse,
+  partialPath,
+  readDeployments,
+  type DeployResult,
+  type DeploymentsFile,
+  type PartialDeployment,
+} from "../../deploy/deployments";
+import type { System } from "../../deploy/deploySystem";
 import { PriceStatus } from "../../deploy/enums";
 
 const tmp = () => path.join(mkdtempSync(path.join(os.tmpdir(), "ballast-deploy-")), "deployments.json");
@@ -109,8 +119,232 @@ describe("deployments: the file and idempotent re-runs", function () {
   });
 });
 
+/**
+ * What a deployment wired, read back from the chain, with every address replaced by the name of what is
+ * there (from its deployments file): two deployments of one config give equal results.
+ */
+async function wiring(system: System, d: DeploymentsFile) {
+  const names = new Map<string, string>([[d.admin, "admin"]]);
+  for (const [name, address] of Object.entries(d.contracts)) names.set(address, name);
+  names.set(d.base.address, d.base.symbol);
+  for (const [symbol, a] of Object.entries(d.assets)) {
+    names.set(a.address, symbol);
+    names.set(a.primaryFeed.address, `${symbol} primary feed`);
+    if (a.fallbackFeed) names.set(a.fallbackFeed.address, `${symbol} fallback feed`);
+  }
+  const plain = (v: unknown): unknown => {
+    if (v instanceof Result) return v.toArray().map(plain);
+    if (Array.isArray(v)) return v.map(plain);
+    if (typeof v === "bigint") return v.toString();
+    if (typeof v === "string" && ethers.isAddress(v))
+      return names.get(ethers.getAddress(v)) ?? `unknown ${v}`;
+    return v;
+  };
+  const { router, insuranceFund, lending, perps } = system;
+  const market = lending!.market;
+  const perp = perps!.market;
+  const adminRole = await market.DEFAULT_ADMIN_ROLE();
+  const out: Record<string, unknown> = {
+    sequencer: plain(await router.sequencer()),
+    fundAsset: plain(await insuranceFund.asset()),
+    fundMarkets: [
+      await insuranceFund.isMarket(d.contracts.LendingMarket!),
+      await insuranceFund.isMarket(d.contracts.PerpMarket!),
+    ],
+    lending: plain([await market.oracle(), await market.insuranceFund(), await market.rateModel()]),
+    collaterals: plain(await market.collateralTokens()),
+    perps: plain([
+      await perp.oracle(),
+      await perp.insuranceFund(),
+      await perp.vault(),
+      await perps!.vault.market(),
+    ]),
+    admins: [
+      await router.hasRole(adminRole, d.admin),
+      await market.hasRole(adminRole, d.admin),
+      await perp.hasRole(adminRole, d.admin),
+    ],
+  };
+  for (const symbol of Object.keys(d.assets)) {
+    out[`oracle ${symbol}`] = plain(await router.assetConfig(d.assets[symbol].address));
+    out[`collateral ${symbol}`] = plain(await market.collateralConfig(d.assets[symbol].address));
+  }
+  for (let id = 0; id < Number(await perp.marketCount()); id++) {
+    const m = await perp.marketView(id);
+    out[`perp market ${id}`] = plain([m.asset, m.status, m.params]);
+  }
+  return out;
+}
+
+/** Throws before the step `key` is sent: the deployment stops there, as after a failed transaction. */
+const failAt = (key: string) => (step: string) => {
+  if (step === key) throw new Error(`injected failure before ${key}`);
+};
+
+async function interrupted(file: string, key: string, config = localConfig()) {
+  let error: Error | undefined;
+  try {
+    await deployOrReuse(hre, config, { file, beforeStep: failAt(key) });
+  } catch (e) {
+    error = e as Error;
+  }
+  return error;
+}
+
+const readPartial = (file: string) =>
+  JSON.parse(readFileSync(partialPath(file), "utf8")) as PartialDeployment;
+
+describe("deployments: resuming a deployment that stopped midway", function () {
+  this.timeout(180_000);
+  let clean: DeployResult;
+  let cleanWiring: Record<string, unknown>;
+
+  before(async () => {
+    clean = await deployOrReuse(hre, localConfig(), { file: tmp(), fresh: true });
+    cleanWiring = await wiring(clean.system, clean.deployments);
+  });
+
+  it("a clean deployment sends every step once, reuses none, and leaves no sidecar", async () => {
+    expect(clean.steps!.reused).to.deep.equal([]);
+    expect(clean.steps!.sent).to.include.members([
+      "OracleRouter",
+      "InsuranceFund",
+      "PerpMarket",
+      "PerpMarket.setVault",
+    ]);
+    expect(new Set(clean.steps!.sent).size).to.equal(clean.steps!.sent.length);
+    expect(existsSync(partialPath(clean.file))).to.equal(false);
+  });
+
+  it("a failure midway leaves no deployments file and the steps done in <file>.partial.json; the re-run reuses them, sends only the rest, and wires the system as a clean deployment does", async () => {
+    const file = tmp();
+    const error = await interrupted(file, "PerpMarket");
+    expect(error?.message).to.include("injected failure before PerpMarket");
+    expect(error?.message).to.include(`recorded in ${partialPath(file)}: run it again to resume`);
+    expect(existsSync(file)).to.equal(false);
+    const before = clean.steps!.sent.slice(0, clean.steps!.sent.indexOf("PerpMarket"));
+    const partial = readPartial(file);
+    expect(Object.keys(partial.steps)).to.deep.equal(before);
+    expect(Object.values(partial.steps).every((s) => s.done)).to.equal(true);
+
+    const blockBefore = await ethers.provider.getBlockNumber();
+    const resumed = await deployOrReuse(hre, localConfig(), { file });
+    expect(resumed.reused).to.equal(false);
+    // A probe mint is a step only when the admin lacks the probe amount: the first run minted it.
+    const mint = (key: string) => key.endsWith(" mint");
+    expect(before.filter(mint)).to.have.length(3);
+    expect(resumed.steps!.reused).to.deep.equal(before.filter((k) => !mint(k)));
+    expect([...resumed.steps!.reused, ...resumed.steps!.sent]).to.deep.equal(
+      clean.steps!.sent.filter((k) => !mint(k)),
+    );
+    expect(await ethers.provider.getBlockNumber(), "one block per step sent").to.equal(
+      blockBefore + resumed.steps!.sent.length,
+    );
+    // The contracts deployed before the failure are the ones in the file.
+    const d = resumed.deployments;
+    const recorded = (key: string) => partial.steps[key].address;
+    expect(d.contracts.OracleRouter).to.equal(recorded("OracleRouter"));
+    expect(d.contracts.InsuranceFund).to.equal(recorded("InsuranceFund"));
+    expect(d.contracts.LendingMarket).to.equal(recorded("LendingMarket"));
+    expect(d.contracts.KinkedRateModel).to.equal(recorded("KinkedRateModel"));
+    expect(d.contracts.PerpParams).to.equal(recorded("PerpParams"));
+    expect(d.base.address).to.equal(recorded("base USDC"));
+    expect(d.assets.WETH.address).to.equal(recorded("WETH"));
+    expect(d.assets.WETH.fallbackFeed!.address).to.equal(recorded("WETH fallback feed"));
+    expect(d.perpMarketIds).to.deep.equal(clean.deployments.perpMarketIds);
+    expect(d.configHash).to.equal(clean.deployments.configHash);
+    expect(await wiring(resumed.system, d)).to.deep.equal(cleanWiring);
+    expect(existsSync(partialPath(file)), "the sidecar is removed").to.equal(false);
+    expect(
+      (await deployOrReuse(hre, localConfig(), { file })).reused,
+      "then a re-run reuses it whole",
+    ).to.equal(true);
+  });
+
+  it("a step sent but not confirmed when the run stopped is adopted from its receipt, not sent again; a step whose block the chain no longer has is redone", async () => {
+    const file = tmp();
+    await interrupted(file, "PerpMarket.listMarket(WBTC)");
+    const partial = readPartial(file);
+    const vault = partial.steps.LiquidityVault;
+    // As if the run had stopped after sending the vault's deployment, before its receipt.
+    partial.steps.LiquidityVault = {
+      kind: vault.kind,
+      fingerprint: vault.fingerprint,
+      hash: vault.hash,
+      done: false,
+    };
+    // As if WETH's fallback feed had been deployed on a chain since restarted (another block at that height).
+    partial.steps["WETH fallback feed"].blockHash = "0x" + "ab".repeat(32);
+    writeFileSync(partialPath(file), JSON.stringify(partial));
+
+    const resumed = await deployOrReuse(hre, localConfig(), { file });
+    expect(resumed.steps!.reused).to.include("LiquidityVault");
+    expect(resumed.deployments.contracts.LiquidityVault).to.equal(vault.address);
+    // The feed is deployed again, so the router's config for WETH (which names the feed) is sent again.
+    expect(resumed.steps!.sent).to.deep.equal([
+      "WETH fallback feed",
+      "OracleRouter.setAssetConfig(WETH)",
+      "PerpMarket.listMarket(WBTC)",
+    ]);
+    const feed = resumed.deployments.assets.WETH.fallbackFeed!.address;
+    expect(feed).to.not.equal(partial.steps["WETH fallback feed"].address);
+    expect(
+      (await resumed.system.router.assetConfig(resumed.system.assets.WETH.address)).fallbackFeed,
+    ).to.equal(feed);
+  });
+
+  it("resumed with a changed config: reuses the steps whose transactions are unchanged, redeploys what changed and everything built on it", async () => {
+    const file = tmp();
+    await interrupted(file, "PerpMarket");
+    const partial = readPartial(file);
+    const changed = localConfig({ insurance: { cooldown: 3 * 86400, unstakeWindow: 86400 } });
+    const resumed = await deployOrReuse(hre, changed, { file });
+    const { reused, sent } = resumed.steps!;
+    expect(reused).to.include.members([
+      "OracleRouter",
+      "WETH",
+      "WETH primary feed",
+      "OracleRouter.setAssetConfig(WETH)",
+      "base USDC",
+      "KinkedRateModel",
+    ]);
+    // The fund's constructor changed; the lending market takes the fund's address, so it is new too.
+    expect(sent).to.include.members([
+      "InsuranceFund",
+      "LendingMarket",
+      "InsuranceFund.setMarket(LendingMarket)",
+    ]);
+    expect(resumed.deployments.contracts.OracleRouter).to.equal(partial.steps.OracleRouter.address);
+    expect(resumed.deployments.contracts.InsuranceFund).to.not.equal(partial.steps.InsuranceFund.address);
+    expect(resumed.deployments.contracts.LendingMarket).to.not.equal(partial.steps.LendingMarket.address);
+    expect(await resumed.system.insuranceFund.cooldown()).to.equal(3n * 86400n);
+    expect(resumed.deployments.configHash).to.equal(configHash(changed));
+  });
+});
+
 describe("tasks: deploy --seed and crash", function () {
   this.timeout(120_000);
+
+  it("deploy: after a deployment stopped midway, the task resumes it and says how many steps were already done", async () => {
+    const out = tmp();
+    await interrupted(out, "LendingMarket");
+    const partial = readPartial(out);
+    const done = Object.keys(partial.steps).length;
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => printed.push(line);
+    let result: DeployResult;
+    try {
+      result = (await hre.run("deploy", { out, quiet: false, fresh: false, seed: false })) as DeployResult;
+    } finally {
+      console.log = log;
+    }
+    expect(result.steps!.reused).to.have.length(done);
+    expect(printed).to.include(
+      `Resumed an interrupted deployment: ${done} steps were already done, ${result.steps!.sent.length} sent now`,
+    );
+    expect(readDeployments(out).contracts.OracleRouter).to.equal(partial.steps.OracleRouter.address);
+  });
 
   it("deploy --seed: writes the file and seeds suppliers, borrowers at three healths, an LP, three traders and the fund", async () => {
     const out = tmp();

@@ -2,9 +2,11 @@
  * The keeper bot (keeper/keeper.ts, npx hardhat keeper) on the in-process chain: it finds accounts from
  * events, liquidates lending borrowers and perps traders after a crash, executes a triggered stop order,
  * sends nothing in a dry run, and sends nothing that its simulation says would revert (a degraded oracle).
+ * Its periodic full scans find the accounts its event sync missed and stop watching those with nothing left.
  */
 import hre, { ethers } from "hardhat";
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,7 +14,8 @@ import path from "node:path";
 import type { DeployResult } from "../../deploy/deployments";
 import { readDeployments } from "../../deploy/deployments";
 import { FeedMode } from "../../deploy/enums";
-import { Keeper, type KeeperAction } from "../../keeper/keeper";
+import { Keeper, type KeeperAction, type KeeperOptions } from "../../keeper/keeper";
+import { bin, root } from "../e2e/node";
 
 const tmp = () => path.join(mkdtempSync(path.join(os.tmpdir(), "ballast-keeper-")), "deployments.json");
 
@@ -26,8 +29,8 @@ async function seeded() {
   })) as DeployResult;
   const keeperSigner = (await ethers.getSigners())[10];
   const lines: string[] = [];
-  const make = (dryRun = false) =>
-    new Keeper(hre, readDeployments(file), keeperSigner, { dryRun, log: (l) => lines.push(l) });
+  const make = (opts: KeeperOptions = {}) =>
+    new Keeper(hre, readDeployments(file), keeperSigner, { log: (l) => lines.push(l), ...opts });
   return { file, system: result.system, keeperSigner, lines, make };
 }
 
@@ -66,7 +69,7 @@ describe("keeper", function () {
     const borrowers = signers.slice(3, 6).map((s) => s.address);
     const longEth = signers[7].address;
 
-    const dry = make(true);
+    const dry = make({ dryRun: true });
     await dry.init();
     const block = await ethers.provider.getBlockNumber();
     const planned = await dry.round();
@@ -134,6 +137,100 @@ describe("keeper", function () {
     expect(keeper.orders.has(id)).to.equal(false);
   });
 
+  it("scans: a keeper whose event cursor starts after the accounts' events liquidates them once its periodic scan finds them (on round 3 with scanEvery 3); with scanEvery 0 it never does", async () => {
+    const { file, make, system, lines } = await seeded();
+    await hre.run("crash", { asset: "WETH", change: "-0.4", file });
+    const signers = await ethers.getSigners();
+    const borrowers = signers.slice(3, 6).map((s) => s.address);
+    const longEth = signers[7].address;
+    // Both keepers start reading events after the seed: every account's events are behind their cursors.
+    const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+
+    const eventsOnly = make({ scanEvery: 0, fromBlock });
+    await eventsOnly.init();
+    const block = await ethers.provider.getBlockNumber();
+    for (let i = 0; i < 4; i++) expect(await eventsOnly.round()).to.deep.equal([]);
+    expect(await ethers.provider.getBlockNumber(), "nothing sent").to.equal(block);
+    expect(eventsOnly.borrowers.size + eventsOnly.traders.size).to.equal(0);
+    expect(eventsOnly.lastScan).to.equal(undefined);
+
+    const scanning = make({ scanEvery: 3, fromBlock, scanBlocks: 7, scanBatch: 2 });
+    await scanning.init();
+    expect(await scanning.round()).to.deep.equal([]);
+    expect(await scanning.round()).to.deep.equal([]);
+    expect(scanning.borrowers.size, "rounds 1 and 2 see no events").to.equal(0);
+    const done = await scanning.round();
+    expect(kinds(done, "sent").sort()).to.deep.equal(
+      [...borrowers.map((b) => `lending.liquidate ${b}`), `perps.liquidate ${longEth}`].sort(),
+    );
+    const scan = scanning.lastScan!;
+    expect(scan.borrowers.added.sort()).to.deep.equal([...borrowers].sort());
+    expect(scan.traders.added.sort()).to.deep.equal(
+      signers
+        .slice(7, 10)
+        .map((s) => s.address)
+        .sort(),
+    );
+    // In chunks of 7 blocks from the deployment's start to the last block synced.
+    expect(scan.chunks).to.equal(Math.ceil((scan.toBlock - scan.fromBlock + 1) / 7));
+    expect(scan.chunks).to.be.gt(1);
+    expect(
+      lines.some((l) => l.includes(`scan: borrower ${borrowers[0]} has debt; the event sync had missed it`)),
+    ).to.equal(true);
+    const market = system.lending!.market;
+    const liquidated = await market.queryFilter(market.filters.Liquidate(), block);
+    expect(liquidated.map((e) => e.args.borrower).sort()).to.deep.equal([...borrowers].sort());
+  });
+
+  it("scans: reread every watched account from the views, and stop watching a borrower who repaid and a trader who closed (until their next event)", async () => {
+    const { make, system, lines } = await seeded();
+    const signers = await ethers.getSigners();
+    const keeper = make({ scanEvery: 2 });
+    await keeper.init();
+    await keeper.round();
+    expect(keeper.borrowers.size).to.equal(3);
+    const borrower = signers[3];
+    const market = system.lending!.market;
+    const debt = (await market.accountView(borrower.address)).debt;
+    await system.base.token!.mint(borrower.address, debt * 2n);
+    await system.base.erc20.connect(borrower).approve(await market.getAddress(), ethers.MaxUint256);
+    await market.connect(borrower).repay(ethers.MaxUint256, borrower.address);
+    expect((await market.accountView(borrower.address)).borrowShares).to.equal(0n);
+    const trader = signers[9];
+    const perp = system.perps!.market;
+    const WBTC = system.perps!.marketIds.WBTC;
+    const size = (await perp.positionView(trader.address, WBTC)).size;
+    await perp.connect(trader).modifyPosition(WBTC, -size, 0n);
+    expect((await perp.positionView(trader.address, WBTC)).size).to.equal(0n);
+
+    await keeper.round(); // round 2: a scan
+    const scan = keeper.lastScan!;
+    expect(scan.borrowers.dropped).to.deep.equal([borrower.address]);
+    expect(scan.traders.dropped).to.deep.equal([trader.address]);
+    expect(scan.borrowers.added).to.deep.equal([]);
+    expect(keeper.borrowers.has(borrower.address)).to.equal(false);
+    expect(keeper.borrowers.size).to.equal(2);
+    expect(keeper.traders.has(trader.address)).to.equal(false);
+    expect(lines.some((l) => l.includes("no longer watched") && l.includes(borrower.address))).to.equal(true);
+    // Its next borrow is an event: the next round's sync watches it again.
+    await market.connect(borrower).borrow(1_000n * 10n ** 6n, borrower.address);
+    await keeper.round();
+    expect(keeper.borrowers.has(borrower.address)).to.equal(true);
+  });
+
+  it("npx hardhat keeper: a bad --scan-every on the command line prints the usage and exits non-zero", () => {
+    const r = spawnSync(bin("hardhat"), ["keeper", "--scan-every", "-3"], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(r.status).to.not.equal(0);
+    expect(r.status).to.not.equal(null);
+    const output = r.stdout + r.stderr;
+    expect(output).to.include("--scan-every -3: must be an integer >= 0");
+    expect(output).to.include("Usage: npx hardhat keeper");
+  });
+
   it("npx hardhat keeper: a bad --signer or --rounds is a clear error; --once runs one round", async () => {
     const { file } = await seeded();
     const run = async (args: Record<string, unknown>) => {
@@ -154,6 +251,18 @@ describe("keeper", function () {
     };
     expect(await run({ signer: "99" })).to.include("--signer 99: the network has 20 accounts");
     expect(await run({ rounds: "-1" })).to.include("--rounds -1: must be an integer >= 0");
+    for (const [flag, value, min] of [
+      ["scanEvery", "-1", 0],
+      ["scanEvery", "two", 0],
+      ["scanEvery", "1.5", 0],
+      ["scanBlocks", "0", 1],
+    ] as const) {
+      const message = await run({ [flag]: value, once: true });
+      const name = flag === "scanEvery" ? "scan-every" : "scan-blocks";
+      expect(message).to.include(`--${name} ${value}: must be an integer >= ${min}`);
+      expect(message, "with the usage").to.include("Usage: npx hardhat keeper");
+    }
+    expect(await run({ once: true, scanEvery: "1", scanBlocks: "3" }), "a scan on round 1").to.equal("");
     expect(await run({ file: file + ".missing", once: true })).to.include("no deployments file at");
     expect(await run({ once: true, dryRun: true })).to.equal("");
   });
