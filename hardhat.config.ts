@@ -6,6 +6,7 @@ import "@nomicfoundation/hardhat-toolbox";
 import "./tasks/deploy";
 import "./tasks/keeper";
 import "./tasks/simulate";
+import "./tasks/sweep";
 
 // The compiler comes from the npm `solc` package (pinned exactly in package.json), never from a
 // download: these machines have no internet beyond the npm registry.
