@@ -76,7 +76,7 @@ task("simulate", "Runs a bad-debt scenario on the in-process network and writes 
       `${s.scenario} (seed ${s.seed}): ${s.liquidations.lending} lending and ${s.liquidations.perps} perps ` +
         `liquidation(s), deficit ${s.deficit.total} (insurance ${s.deficit.insurance}, suppliers ` +
         `${s.deficit.socialisedSuppliers}, LPs ${s.deficit.socialisedLps}, ADL ${s.deficit.adl}); ` +
-        `wrote ${out}/summary.json, timeline.csv, events.csv in ${s.wallSeconds}s`,
+        `wrote ${out}/summary.json, timeline.csv, events.csv, report.html in ${s.wallSeconds}s`,
     );
     if (result.violations.length > 0) {
       const lines = result.violations.map((v) => `  step ${v.step}: ${v.check}: ${v.detail}`);

@@ -4,18 +4,26 @@
  * liquidators wait `latencySteps` after an account becomes liquidatable, do at most `maxPerStep` each per
  * step, and act only when bonus - slippage - gas clears `minProfit`. The ADL keeper ranks the winning side
  * by adlScore as the bot does. Refusals caused by the oracle are counted as blocked liquidations.
+ *
+ * Like a real bot, they do not read every account every step: the Tracker (sim/run/tracker.ts) keeps the
+ * accounts off chain and reads exactly, in one batched view call, those a step may have put at risk; the
+ * keepers decide on those exact views.
  */
 import type { ContractTransactionReceipt, Interface, Signer } from "ethers";
 
 import type { System } from "../../deploy/deploySystem";
-import { Action } from "../../deploy/enums";
+import { Action, PriceStatus } from "../../deploy/enums";
 import { decode } from "../../keeper/keeper";
 import { gasCostPath, type Liquidator, type Scenario } from "../scenario";
+import type { Reads } from "./batch";
 import type { Chain } from "./chain";
 import type { Population } from "./population";
+import type { Globals, Tracker } from "./tracker";
 import { usd } from "./population";
 
 const MAX = (1n << 256n) - 1n;
+/** An explicit gas limit: the transaction was just simulated, so estimating its gas again is wasted work. */
+const GAS = { gasLimit: 5_000_000 };
 const WAD = 10n ** 18n;
 /** USD WAD per base unit (base has 6 decimals). */
 const USD_PER_UNIT = 10n ** 12n;
@@ -70,6 +78,8 @@ export class Keepers {
   private adlSigner?: Signer;
   private readonly since = new Map<string, number>();
   private readonly ifaces: Interface[];
+  /** The router's policy: whether each price status allows LIQUIDATE (read once, it does not change). */
+  private liquidateAllowed: boolean[] = [];
 
   constructor(
     private readonly chain: Chain,
@@ -81,6 +91,9 @@ export class Keepers {
   }
 
   async init(salt: string) {
+    for (let status = 0; status <= PriceStatus.DISAGREE; status++) {
+      this.liquidateAllowed.push(await this.sys.router.isAllowed(status, Action.LIQUIDATE));
+    }
     const base = this.sys.base.token!;
     const spenders = [await this.sys.lending!.market.getAddress(), await this.sys.perps!.market.getAddress()];
     for (const [k, spec] of this.s.keepers.entries()) {
@@ -123,8 +136,8 @@ export class Keepers {
     return this.since.get(key)!;
   }
 
-  /** Every keeper's work at `step`. */
-  async act(step: number): Promise<StepActivity> {
+  /** Every keeper's work at `step`, on the tracker's exact views of the accounts at risk. */
+  async act(step: number, tracker: Tracker, g: Globals, reads: Reads): Promise<StepActivity> {
     const activity: StepActivity = {
       lendingLiquidations: 0,
       perpLiquidations: 0,
@@ -133,10 +146,10 @@ export class Keepers {
     };
     for (const g of this.groups) g.done.fill(0);
     if (this.groups.length > 0) {
-      await this.lending(step, activity);
-      await this.perps(step, activity);
+      await this.lending(step, activity, tracker, g);
+      await this.perps(step, activity, tracker);
     }
-    if (this.adlSigner) await this.adl(step);
+    if (this.adlSigner) await this.adl(step, tracker, reads);
     return activity;
   }
 
@@ -146,18 +159,18 @@ export class Keepers {
     this.events.push({ step, kind: `${kind}.blocked`, account, amount: 0n, tx: "" });
   }
 
-  private async lending(step: number, activity: StepActivity) {
+  private async lending(step: number, activity: StepActivity, tracker: Tracker, g: Globals) {
     const market = this.sys.lending!.market;
-    const router = this.sys.router;
     for (const b of this.pop.borrowers) {
-      const v = await market.accountView(b.address);
-      const since = this.waiting(`l/${b.address}`, v.debt > 0n && v.health < WAD, step);
+      const v = tracker.lendingViews.get(b.address);
+      // Not read this step: the tracker's estimate puts it well above liquidation.
+      const since = this.waiting(`l/${b.address}`, v !== undefined && v.debt > 0n && v.health < WAD, step);
       if (since === undefined) continue;
       const who = this.pick(step, since);
       if (!who) continue;
       const asset = this.sys.assets[b.asset!];
-      const [price, status] = await router.peek(asset.address);
-      if (!(await router.isAllowed(status, Action.LIQUIDATE))) {
+      const { price, status } = g.assets[b.asset!];
+      if (!this.liquidateAllowed[status]) {
         this.blocked(step, b.address, activity, "lending.liquidate");
         continue;
       }
@@ -181,7 +194,10 @@ export class Keepers {
         });
         continue;
       }
-      const r = await this.chain.send(() => market.connect(signer).liquidate(b.address, asset.address, MAX));
+      const r = await this.chain.send(() =>
+        market.connect(signer).liquidate(b.address, asset.address, MAX, GAS),
+      );
+      tracker.touched.add(b.address);
       who.g.done[who.i] += 1;
       activity.lendingLiquidations += 1;
       this.totals.liquidationsLending += 1;
@@ -232,11 +248,11 @@ export class Keepers {
     return null;
   }
 
-  private async perps(step: number, activity: StepActivity) {
+  private async perps(step: number, activity: StepActivity, tracker: Tracker) {
     const perp = this.sys.perps!.market;
     for (const t of this.pop.traders) {
-      const v = await perp.accountView(t.address);
-      const since = this.waiting(`p/${t.address}`, v.liquidatable, step);
+      const v = tracker.perpViews.get(t.address);
+      const since = this.waiting(`p/${t.address}`, v?.liquidatable === true, step);
       if (since === undefined) continue;
       const who = this.pick(step, since);
       if (!who) continue;
@@ -248,7 +264,8 @@ export class Keepers {
           this.blocked(step, t.address, activity, "perps.liquidate");
         continue;
       }
-      const r = await this.chain.send(() => perp.connect(signer).liquidate(t.address));
+      const r = await this.chain.send(() => perp.connect(signer).liquidate(t.address, GAS));
+      tracker.touched.add(t.address);
       who.g.done[who.i] += 1;
       activity.perpLiquidations += 1;
       this.totals.liquidationsPerps += 1;
@@ -270,21 +287,43 @@ export class Keepers {
     }
   }
 
-  /** Per market: the winning side's profitable positions by adlScore, highest first (keeper/keeper.ts). */
-  private async adl(step: number) {
+  /**
+   * Per market: the winning side's profitable positions by adlScore, highest first (keeper/keeper.ts). A
+   * one-account simulation first asks the contract whether ADL is triggered at all, so the ranking (a batched
+   * read of every position of the market) happens only in the steps that need it.
+   */
+  private async adl(step: number, tracker: Tracker, reads: Reads) {
     const perp = this.sys.perps!.market.connect(this.adlSigner!);
     for (const asset of this.s.assets) {
       const id = this.sys.perps!.marketIds[asset.symbol];
+      const traders = this.pop.traders.filter((t) => t.asset === asset.symbol);
+      if (traders.length === 0) continue;
+      try {
+        await perp.adl.staticCall(id, [traders[0].address]);
+      } catch (e) {
+        const why = decode(e, this.ifaces);
+        if (why.startsWith("AdlNotTriggered") || why.startsWith("PriceNotUsable")) continue;
+      }
       const [longPnl, shortPnl] = await perp.sidePnl(id);
       const longsWin = longPnl >= shortPnl;
       const ranked: { account: string; score: bigint; order: number }[] = [];
       for (const [order, t] of this.pop.traders.entries()) {
         if (t.asset !== asset.symbol) continue;
-        const p = await perp.positionView(t.address, id);
-        if (p.size === 0n || p.size > 0n !== longsWin) continue;
-        const score = await perp.adlScore(t.address, id);
-        if (score > 0n) ranked.push({ account: t.address, score, order });
+        let size = 0n;
+        await reads.add(perp, "positionView", [t.address, id], (r) => (size = r[0].size), { gas: 90_000 });
+        await reads.add(
+          perp,
+          "adlScore",
+          [t.address, id],
+          (r) => {
+            const score: bigint = r[0];
+            if (size !== 0n && size > 0n === longsWin && score > 0n)
+              ranked.push({ account: t.address, score, order });
+          },
+          { gas: 90_000 },
+        );
       }
+      await reads.run();
       if (ranked.length === 0) continue;
       ranked.sort((a, b) => (a.score > b.score ? -1 : a.score < b.score ? 1 : a.order - b.order));
       const list = ranked.map((r) => r.account);
@@ -293,11 +332,12 @@ export class Keepers {
       } catch {
         continue; // not triggered, or a refused price
       }
-      const r = await this.chain.send(() => perp.adl(id, list));
+      const r = await this.chain.send(() => perp.adl(id, list, { gasLimit: 25_000_000 }));
       for (const log of r.logs) {
         const p = this.parse(log);
         if (p?.name === "Deleveraged") {
           this.totals.adlCloses += 1;
+          tracker.touched.add(p.args.account);
           this.events.push({
             step,
             kind: "perps.adl",

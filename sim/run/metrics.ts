@@ -4,13 +4,15 @@
  * and the summary (summary.json, fields as SCENARIOS.md lists them). Amounts are read in base units and
  * written as decimals; nothing here depends on wall-clock time except `wallSeconds`.
  */
-import { formatUnits } from "ethers";
+import { formatUnits, type Result } from "ethers";
 
 import type { System } from "../../deploy/deploySystem";
-import { Action, PriceStatus } from "../../deploy/enums";
+import { PriceStatus } from "../../deploy/enums";
 import type { Scenario } from "../scenario";
 import { BASE_DECIMALS } from "./build";
+import type { Reads } from "./batch";
 import type { SimEvent, StepActivity } from "./keepers";
+import type { Globals, Tracker } from "./tracker";
 
 const WAD = 10n ** 18n;
 /** Base units as a decimal string (exact). */
@@ -42,6 +44,8 @@ export interface Snapshot {
   liquidations: number;
   blocked: number;
   belowZero: number;
+  /** Borrowers and traders per health bucket: < 1, 1-1.1, 1.1-1.25, 1.25-1.5, >= 1.5. */
+  health: number[];
 }
 
 export interface Violation {
@@ -50,7 +54,25 @@ export interface Violation {
   detail: string;
 }
 
-/** Reads the state after a step. */
+/** Raw reads the books-balance checks need (filled with the snapshot's batch). */
+export interface Books {
+  lendingCash: bigint;
+  lendingOwed: bigint;
+  collateral: { symbol: string; held: bigint; recorded: bigint }[];
+  lendingBad: { deficit: bigint; covered: bigint; socialised: bigint; recourse: bigint };
+  perpHeld: bigint;
+  /** Margin of accounts outside the tracker (the keepers: fees are paid to them as tokens, but any margin counts). */
+  keeperMargins: bigint;
+  poolCapital: bigint;
+  poolPending: bigint;
+  perpBad: { deficit: bigint; covered: bigint; socialised: bigint; recourse: bigint };
+  fundBalance: bigint;
+}
+
+/**
+ * Reads the state after a step in one batch (with whatever the caller already queued in `reads`, such as
+ * the exact re-reads of the accounts the keepers touched), then fills the snapshot and the books.
+ */
 export async function snapshot(
   sys: System,
   s: Scenario,
@@ -58,115 +80,173 @@ export async function snapshot(
   time: number,
   market: Record<string, number>,
   activity: StepActivity,
-  accounts: { borrowers: string[]; traders: string[] },
-): Promise<Snapshot> {
+  tracker: Tracker,
+  reads: Reads,
+  owing: Iterable<string>,
+  keepers: string[],
+  /** Whether each price status allows BORROW (the router's policy, read once per run). */
+  borrowAllowed: boolean[],
+): Promise<{ snap: Snapshot; books: Books; globals: Globals }> {
   const lending = sys.lending!.market;
   const perp = sys.perps!.market;
+  const erc20 = sys.base.erc20;
+  const fund = sys.insuranceFund;
+  const globals = await tracker.readGlobals(reads, s, time);
   const assets: Snapshot["assets"] = [];
   for (const a of s.assets) {
-    const [price, status] = await sys.router.peek(sys.assets[a.symbol].address);
-    assets.push({
-      symbol: a.symbol,
-      market: market[a.symbol],
-      oracle: formatUnits(price, 18),
-      status: PriceStatus[Number(status)],
-      borrowAllowed: await sys.router.isAllowed(status, Action.BORROW),
+    await reads.add(sys.router, "peek", [sys.assets[a.symbol].address], (r) => {
+      assets.push({
+        symbol: a.symbol,
+        market: market[a.symbol],
+        oracle: formatUnits(r[0], 18),
+        status: PriceStatus[Number(r[1])],
+        borrowAllowed: borrowAllowed[Number(r[1])],
+      });
     });
   }
-  const [supplied, , borrowed] = await lending.totals();
-  const perps: Snapshot["perps"] = [];
+  const x = {
+    totals: [] as bigint[],
+    utilisation: 0n,
+    perps: [] as Snapshot["perps"],
+    vaultNav: 0n,
+    insurance: 0n,
+    outstanding: 0n,
+    recovered: 0n,
+    adlHaircut: 0n,
+    owing: 0,
+  };
+  const books: Books = {
+    lendingCash: 0n,
+    lendingOwed: 0n,
+    collateral: [],
+    lendingBad: { deficit: 0n, covered: 0n, socialised: 0n, recourse: 0n },
+    perpHeld: 0n,
+    keeperMargins: 0n,
+    poolCapital: 0n,
+    poolPending: 0n,
+    perpBad: { deficit: 0n, covered: 0n, socialised: 0n, recourse: 0n },
+    fundBalance: 0n,
+  };
+  const bad = (r: Result) => ({
+    deficit: r[0].deficit as bigint,
+    covered: r[0].coveredByInsurance as bigint,
+    socialised: r[0].socialised as bigint,
+    recourse: r[0].recourseRecorded as bigint,
+  });
+  await reads.add(lending, "totals", [], (r) => (x.totals = [...r] as bigint[]));
+  await reads.add(lending, "utilisation", [], (r) => (x.utilisation = r[0]));
+  await reads.add(lending, "badDebt", [], (r) => (books.lendingBad = bad(r)));
+  await reads.add(erc20, "balanceOf", [await lending.getAddress()], (r) => (books.lendingCash = r[0]));
+  for (const [symbol, a] of Object.entries(sys.assets)) {
+    const c = { symbol, held: 0n, recorded: 0n };
+    books.collateral.push(c);
+    await reads.add(a.token!, "balanceOf", [await lending.getAddress()], (r) => (c.held = r[0]));
+    await reads.add(lending, "collateralConfig", [a.address], (r) => (c.recorded = r[0].totalSupplied));
+  }
   for (const a of s.assets) {
-    const m = await perp.marketView(sys.perps!.marketIds[a.symbol]);
-    perps.push({ symbol: a.symbol, longOI: m.longOI, shortOI: m.shortOI, fundingRate: m.fundingRate });
+    await reads.add(perp, "marketView", [sys.perps!.marketIds[a.symbol]], (r) => {
+      const m = r[0];
+      x.perps.push({ symbol: a.symbol, longOI: m.longOI, shortOI: m.shortOI, fundingRate: m.fundingRate });
+    });
   }
-  const lb = await lending.badDebt();
-  const pb = await perp.badDebt();
-  const outstanding = await sys.insuranceFund.totalRecourseDebt();
-  const recovered = await sys.insuranceFund.totalRecovered();
-  // Below zero: debt above the collateral's value, negative perps equity, or (RECOURSE) a debt still owed.
-  let belowZero = 0;
+  await reads.add(perp, "badDebt", [], (r) => (books.perpBad = bad(r)));
+  await reads.add(perp, "pool", [], (r) => {
+    books.poolCapital = r[0];
+    books.poolPending = r[1];
+  });
+  await reads.add(perp, "totalAdlHaircut", [], (r) => (x.adlHaircut = r[0]));
+  await reads.add(erc20, "balanceOf", [await perp.getAddress()], (r) => (books.perpHeld = r[0]));
+  for (const k of keepers) {
+    await reads.add(perp, "marginOf", [k], (r) => (books.keeperMargins += r[0]));
+  }
+  await reads.add(sys.perps!.vault, "totalAssets", [], (r) => (x.vaultNav = r[0]), { gas: 200_000 });
+  await reads.add(fund, "totalAssets", [], (r) => (x.insurance = r[0]));
+  await reads.add(fund, "totalRecourseDebt", [], (r) => (x.outstanding = r[0]));
+  await reads.add(fund, "totalRecovered", [], (r) => (x.recovered = r[0]));
+  await reads.add(erc20, "balanceOf", [await fund.getAddress()], (r) => (books.fundBalance = r[0]));
+  // Below zero also counts (RECOURSE) accounts still owing: only accounts that had a deficit can owe.
   const recourse = s.negativeBalancePolicy === "recourse";
-  const owes = async (a: string) => recourse && (await sys.insuranceFund.recourseDebt(a)) > 0n;
-  for (const b of accounts.borrowers) {
-    const v = await lending.accountView(b);
-    if (v.debt > v.collateralValue || (await owes(b))) belowZero += 1;
+  const owingNow = new Set<string>();
+  if (recourse) {
+    for (const a of owing) {
+      await reads.add(fund, "recourseDebt", [a], (r) => {
+        if (r[0] > 0n) owingNow.add(a);
+      });
+    }
   }
-  for (const t of accounts.traders) {
-    if ((await perp.accountView(t)).equity < 0n || (await owes(t))) belowZero += 1;
-  }
-  return {
+  await reads.run();
+
+  const [supplied, , borrowed, , reserves] = x.totals;
+  books.lendingOwed = supplied + reserves > borrowed ? supplied + reserves - borrowed : 0n;
+  const { buckets, belowZero } = tracker.healthBuckets(globals);
+  for (const a of belowZero) owingNow.add(a);
+  const lb = books.lendingBad;
+  const pb = books.perpBad;
+  const snap: Snapshot = {
     step,
     time,
     assets,
-    utilisation: await lending.utilisation(),
+    utilisation: x.utilisation,
     supplied,
     borrowed,
-    perps,
-    vaultNav: await sys.perps!.vault.totalAssets(),
-    insurance: await sys.insuranceFund.totalAssets(),
+    perps: x.perps,
+    vaultNav: x.vaultNav,
+    insurance: x.insurance,
     deficit: {
       total: lb.deficit + pb.deficit,
-      insurance: lb.coveredByInsurance + pb.coveredByInsurance,
+      insurance: lb.covered + pb.covered,
       socialisedSuppliers: lb.socialised,
       socialisedLps: pb.socialised,
       // ADL closes winners at a haircut instead of socialising a deficit: its haircuts are not deficits
       // (adlHaircut reports them). A deficit never reaches ADL in the contracts today.
       adl: 0n,
     },
-    adlHaircut: await perp.totalAdlHaircut(),
-    recourse: { owed: outstanding + recovered, recovered, outstanding },
+    adlHaircut: x.adlHaircut,
+    recourse: { owed: x.outstanding + x.recovered, recovered: x.recovered, outstanding: x.outstanding },
     liquidations: activity.lendingLiquidations + activity.perpLiquidations,
     blocked: activity.blockedLiquidations,
-    belowZero,
+    belowZero: owingNow.size,
+    health: buckets,
   };
+  return { snap, books, globals };
 }
 
 /** The books-balance checks after a step (lending and perps); returns the violations. */
-export async function checkInvariants(
-  sys: System,
+export function checkInvariants(
   step: number,
   snap: Snapshot,
-  marginAccounts: string[],
-): Promise<Violation[]> {
+  books: Books,
+  traderMargins: bigint,
+): Violation[] {
   const out: Violation[] = [];
   const fail = (check: string, detail: string) => out.push({ step, check, detail });
-  const lending = sys.lending!.market;
-  const perp = sys.perps!.market;
-  const erc20 = sys.base.erc20;
-
-  const [supplyAssets, , borrowAssets, , reserves] = await lending.totals();
-  const owed = supplyAssets + reserves > borrowAssets ? supplyAssets + reserves - borrowAssets : 0n;
-  const cash = await erc20.balanceOf(await lending.getAddress());
-  if (cash < owed) fail("lending.cash", `held ${cash} < supplied + reserves - borrowed ${owed}`);
-  for (const a of Object.values(sys.assets)) {
-    const held = await a.token!.balanceOf(await lending.getAddress());
-    const recorded = (await lending.collateralConfig(a.address)).totalSupplied;
-    if (held < recorded) fail("lending.collateral", `${a.symbol}: held ${held} < recorded ${recorded}`);
+  const b = books;
+  if (b.lendingCash < b.lendingOwed)
+    fail("lending.cash", `held ${b.lendingCash} < supplied + reserves - borrowed ${b.lendingOwed}`);
+  for (const c of b.collateral) {
+    if (c.held < c.recorded)
+      fail("lending.collateral", `${c.symbol}: held ${c.held} < recorded ${c.recorded}`);
   }
-  const lb = await lending.badDebt();
-  if (lb.deficit !== lb.coveredByInsurance + lb.socialised) {
-    fail("lending.deficit", `${lb.deficit} != ${lb.coveredByInsurance} + ${lb.socialised}`);
+  const lb = b.lendingBad;
+  if (lb.deficit !== lb.covered + lb.socialised) {
+    fail("lending.deficit", `${lb.deficit} != ${lb.covered} + ${lb.socialised}`);
   }
-
-  const held = await erc20.balanceOf(await perp.getAddress());
-  let margins = 0n;
-  for (const a of marginAccounts) margins += (await perp.marginOf(a)).margin;
-  const [capital, pending] = await perp.pool();
-  if (held !== margins + capital + pending) {
-    fail("perps.books", `held ${held} != margins ${margins} + pool ${capital} + pending ${pending}`);
+  const margins = traderMargins + b.keeperMargins;
+  if (b.perpHeld !== margins + b.poolCapital + b.poolPending) {
+    fail(
+      "perps.books",
+      `held ${b.perpHeld} != margins ${margins} + pool ${b.poolCapital} + pending ${b.poolPending}`,
+    );
   }
-  const pb = await perp.badDebt();
-  if (pb.deficit !== pb.coveredByInsurance + pb.socialised) {
-    fail("perps.deficit", `${pb.deficit} != ${pb.coveredByInsurance} + ${pb.socialised}`);
+  const pb = b.perpBad;
+  if (pb.deficit !== pb.covered + pb.socialised) {
+    fail("perps.deficit", `${pb.deficit} != ${pb.covered} + ${pb.socialised}`);
   }
-
-  const f = sys.insuranceFund;
-  const recorded = lb.recourseRecorded + pb.recourseRecorded;
+  const recorded = lb.recourse + pb.recourse;
   if (snap.recourse.owed !== recorded)
     fail("recourse", `owed + recovered ${snap.recourse.owed} != recorded ${recorded}`);
-  const fundBalance = await erc20.balanceOf(await f.getAddress());
-  if (snap.insurance !== fundBalance)
-    fail("insurance.books", `assets ${snap.insurance} != balance ${fundBalance}`);
+  if (snap.insurance !== b.fundBalance)
+    fail("insurance.books", `assets ${snap.insurance} != balance ${b.fundBalance}`);
 
   const d = snap.deficit;
   if (d.total !== d.insurance + d.socialisedSuppliers + d.socialisedLps + d.adl) {
@@ -174,6 +254,15 @@ export async function checkInvariants(
   }
   return out;
 }
+
+/** timeline.csv's health columns: borrowers and traders per health bucket after the step. */
+export const HEALTH_COLUMNS = [
+  "health.below1",
+  "health.1to1.1",
+  "health.1.1to1.25",
+  "health.1.25to1.5",
+  "health.above1.5",
+];
 
 /** The header of timeline.csv for the scenario's assets. */
 export function timelineHeader(s: Scenario): string {
@@ -191,6 +280,7 @@ export function timelineHeader(s: Scenario): string {
     "deficit.adl",
   );
   cols.push("deficit.total", "liquidations", "blockedLiquidations", "accountsBelowZero");
+  cols.push(...HEALTH_COLUMNS);
   return cols.join(",");
 }
 
@@ -210,6 +300,7 @@ export function timelineRow(x: Snapshot): string {
     dec(d.socialisedLps),
   );
   cols.push(dec(d.adl), dec(d.total), String(x.liquidations), String(x.blocked), String(x.belowZero));
+  cols.push(...x.health.map(String));
   return cols.join(",");
 }
 

@@ -2,6 +2,7 @@
  * Drives the oracle fault plan (sim/scenario/faults.ts) through the mock feeds, step by step: each feed
  * reports exactly what the plan says (answer and updatedAt via setRound, a revert via the REVERT mode), and
  * the mock sequencer follows the plan's outages. The real OracleRouter reads the mocks; nothing bypasses it.
+ * A step's updates are queued into one batch (`Writes`), sent with the step's router reads in one transaction.
  */
 import type { System } from "../../deploy/deploySystem";
 import { FeedMode } from "../../deploy/enums";
@@ -13,6 +14,7 @@ import {
   type OraclePlan,
   type Scenario,
 } from "../scenario";
+import type { Writes } from "./batch";
 import { FEED_DECIMALS } from "./build";
 import type { Chain } from "./chain";
 
@@ -43,7 +45,7 @@ export class FeedDriver {
    * prices so far, steps 0..step, when a cascade moves them away from the path), the feeds' reports are
    * recomputed from those prices with the same rules (feedReports).
    */
-  async apply(step: number, market?: Record<string, number[]>) {
+  async apply(step: number, writes: Writes, market?: Record<string, number[]>) {
     for (const asset of this.s.assets) {
       const deployed = this.sys.assets[asset.symbol];
       const f = this.plan.feeds[asset.symbol];
@@ -55,9 +57,15 @@ export class FeedDriver {
               this.s.stepSeconds,
             )[step]
           : planned[step];
-      await this.drive(`${asset.symbol}/primary`, deployed.primaryFeed.mock!, report("primary", f.primary));
+      await this.drive(
+        writes,
+        `${asset.symbol}/primary`,
+        deployed.primaryFeed.mock!,
+        report("primary", f.primary),
+      );
       if (f.fallback && deployed.fallbackFeed) {
         await this.drive(
+          writes,
           `${asset.symbol}/fallback`,
           deployed.fallbackFeed.mock!,
           report("fallback", f.fallback),
@@ -71,12 +79,13 @@ export class FeedDriver {
       if (key !== this.sequencerLast) {
         this.sequencerLast = key;
         const since = this.timeOf(state.since);
-        await this.chain.send(() => mock.setStatus(state.down ? 1 : 0, since));
+        await writes.add(mock, "setStatus", [state.down ? 1 : 0, since]);
       }
     }
   }
 
   private async drive(
+    writes: Writes,
     key: string,
     mock: NonNullable<System["assets"][string]["primaryFeed"]["mock"]>,
     r: FeedReport,
@@ -84,16 +93,16 @@ export class FeedDriver {
     if (r.reverts) {
       if (!this.reverting.has(key)) {
         this.reverting.add(key);
-        await this.chain.send(() => mock.setMode(FeedMode.REVERT));
+        await writes.add(mock, "setMode", [FeedMode.REVERT]);
       }
       return;
     }
-    if (this.reverting.delete(key)) await this.chain.send(() => mock.setMode(FeedMode.NORMAL));
+    if (this.reverting.delete(key)) await writes.add(mock, "setMode", [FeedMode.NORMAL]);
     const at = this.timeOf(r.updatedAt);
     const answer = BigInt(Math.round(r.answer * 10 ** FEED_DECIMALS));
     const id = `${answer}/${at}`;
     if (this.last.get(key) === id) return;
     this.last.set(key, id);
-    await this.chain.send(() => mock.setRound(answer, at, at));
+    await writes.add(mock, "setRound", [answer, at, at]);
   }
 }

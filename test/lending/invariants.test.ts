@@ -30,7 +30,7 @@
  * and fee, with the bonus of a solvent account capped at value / debt (and no deficit from it). A command
  * that reverts must revert with one of the errors expected for it and leave the state unchanged.
  *
- * FUZZ_RUNS (default 80; 20 under COVERAGE=1), FUZZ_COMMANDS (default 25) and FUZZ_SEED set the run; on failure fast-check
+ * FUZZ_RUNS (default 80; 6 under COVERAGE=1), FUZZ_COMMANDS (default 25) and FUZZ_SEED set the run; on failure fast-check
  * prints the seed and the shrunk command sequence to replay it.
  */
 import hre, { ethers } from "hardhat";
@@ -49,7 +49,7 @@ import type { Fixture } from "../helpers/fixture";
 import { mulDivDown, mulDivUp, toAssetsDown, VIRTUAL_SHARES } from "../helpers/math";
 
 // A few hundred sequences in npm test; fewer under coverage (instrumented, and its branches are the unit tests').
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? (process.env.COVERAGE ? 20 : 80));
+const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? (process.env.COVERAGE ? 6 : 80));
 const FUZZ_COMMANDS = Number(process.env.FUZZ_COMMANDS ?? 25);
 const FUZZ_SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 

@@ -25,7 +25,7 @@
  *   still owed + recovered.
  * A command that reverts must revert with one of the custom errors expected for it.
  *
- * FUZZ_RUNS (default 120; 15 under COVERAGE=1), FUZZ_COMMANDS (default 25) and FUZZ_SEED set the run; on failure fast-check
+ * FUZZ_RUNS (default 120; 4 under COVERAGE=1), FUZZ_COMMANDS (default 25) and FUZZ_SEED set the run; on failure fast-check
  * prints the seed and the shrunk sequence to replay it.
  */
 import { ethers } from "hardhat";
@@ -41,7 +41,7 @@ import { toUnits } from "../../deploy/units";
 import { deployPerps, expectPerpBooks, paramsOf, u, WAD, type PerpFixture } from "../helpers/perps";
 
 // A few hundred sequences in npm test; fewer under coverage (instrumented, and its branches are the unit tests').
-const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? (process.env.COVERAGE ? 15 : 120));
+const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? (process.env.COVERAGE ? 4 : 120));
 const FUZZ_COMMANDS = Number(process.env.FUZZ_COMMANDS ?? 25);
 const FUZZ_SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 const MAX = ethers.MaxUint256;

@@ -138,6 +138,35 @@ describe("simulate: bad-debt scenarios on the in-process chain", function () {
     });
   });
 
+  it("the keepers' off-chain filter changes nothing: a reference run reading every account every step gives the same outputs", async () => {
+    // A gradual slide (linear, then a gap) with funding running: accounts cross the liquidation line at
+    // different steps, which is where a filter that re-reads too few accounts would miss one.
+    const spec = gapSpec(0);
+    spec.name = "filter-check";
+    spec.steps = 30;
+    spec.path = [
+      { asset: "WETH", shape: "linear", at: 3, over: 17, change: -0.3 },
+      { asset: "WETH", shape: "gap", at: 24, change: -0.2 },
+    ];
+    spec.population!.borrowers!.count = 30;
+    spec.population!.traders!.count = 20;
+    spec.keepers = [{ kind: "liquidator", count: 1, latencySteps: 0, maxPerStep: 3 }, { kind: "adl" }];
+    const scenario = parseScenario(spec);
+    // Each run deploys its own system and accounts, so the two runs do not share state.
+    const filtered = await runSimulation(hre, scenario);
+    const reference = await runSimulation(hre, scenario, { auditEvery: 1 });
+    // Every step of the reference run is an audit: a liquidatable account the filter did not pick is listed.
+    expect(reference.violations).to.deep.equal([]);
+    expect(filtered.violations).to.deep.equal([]);
+    expect(filtered.summary.liquidations.lending).to.be.greaterThan(5);
+    expect(filtered.timeline).to.equal(reference.timeline);
+    const strip = (x: Summary) => ({ ...x, wallSeconds: 0, transactions: 0 });
+    expect(strip(filtered.summary)).to.deep.equal(strip(reference.summary));
+    expect(filtered.events.map((e) => [e.step, e.kind, e.amount])).to.deep.equal(
+      reference.events.map((e) => [e.step, e.kind, e.amount]),
+    );
+  });
+
   it("a thin insurance fund under RECOURSE: the rest is socialised, recorded as owed, and the law holds", async () => {
     const spec = gapSpec(-0.5);
     spec.name = "gap-thin-recourse";
