@@ -31,7 +31,7 @@ function scenarioOf(accounts: number, steps: number) {
   p.suppliers.count = share(0.05);
   p.lps.count = Math.max(1, accounts - p.borrowers.count - p.traders.count - p.suppliers.count);
   // Deposits scale so that the lending market has the cash the borrowers ask for.
-  p.suppliers.deposit!.mean = (accounts * 0.6 * 30_000) / p.suppliers.count;
+  p.suppliers.deposit!.mean = (accounts * 0.6 * 60_000) / p.suppliers.count;
   p.lps.deposit!.mean = (accounts * 0.33 * 60_000) / p.lps.count;
   spec.name = `bench-${accounts}x${steps}`;
   spec.steps = steps;

@@ -52,6 +52,7 @@ export interface Totals {
   bonusPaid: bigint;
   blockedLiquidate: number;
   adlCloses: number;
+  ordersExecuted: number;
 }
 
 interface LiquidatorGroup {
@@ -71,11 +72,15 @@ export class Keepers {
     bonusPaid: 0n,
     blockedLiquidate: 0,
     adlCloses: 0,
+    ordersExecuted: 0,
   };
   /** Every keeper's address (they may hold perps margin: keeper fees). */
   readonly addresses: string[] = [];
   private groups: LiquidatorGroup[] = [];
   private adlSigner?: Signer;
+  private ordersSigner?: Signer;
+  /** Stop orders still open (executed ones, and those whose position is gone, are dropped). */
+  private openOrders: Population["orders"] = [];
   private readonly since = new Map<string, number>();
   private readonly ifaces: Interface[];
   /** The router's policy: whether each price status allows LIQUIDATE (read once, it does not change). */
@@ -91,13 +96,14 @@ export class Keepers {
   }
 
   async init(salt: string) {
+    this.openOrders = [...this.pop.orders];
     for (let status = 0; status <= PriceStatus.DISAGREE; status++) {
       this.liquidateAllowed.push(await this.sys.router.isAllowed(status, Action.LIQUIDATE));
     }
     const base = this.sys.base.token!;
     const spenders = [await this.sys.lending!.market.getAddress(), await this.sys.perps!.market.getAddress()];
     for (const [k, spec] of this.s.keepers.entries()) {
-      if (spec.kind === "orders") continue; // the population places no stop orders yet (docs/simulator.md)
+      if (spec.kind === "orders" && this.pop.orders.length === 0) continue; // no stops: nothing to do
       const count = spec.kind === "liquidator" ? spec.count : 1;
       const signers: Signer[] = [];
       for (let i = 0; i < count; i++) {
@@ -112,8 +118,45 @@ export class Keepers {
       }
       if (spec.kind === "liquidator") {
         this.groups.push({ spec, signers, gas: gasCostPath(this.s, k), done: signers.map(() => 0) });
-      } else this.adlSigner = signers[0];
+      } else if (spec.kind === "adl") this.adlSigner = signers[0];
+      else this.ordersSigner = signers[0];
     }
+  }
+
+  /**
+   * The orders keeper: every open stop whose trigger the oracle price has crossed is simulated, then executed
+   * (the contract pays the keeper's fee from the trader's margin). A stop whose position is gone (liquidated,
+   * deleveraged) is dropped without a transaction.
+   */
+  private async orders(step: number, tracker: Tracker, g: Globals) {
+    const perp = this.sys.perps!.market.connect(this.ordersSigner!);
+    const open: Population["orders"] = [];
+    for (const o of this.openOrders) {
+      if (!tracker.hasPosition(o.account)) continue;
+      const price = g.assets[o.asset].price;
+      const crossed = o.triggerAbove ? price >= o.triggerPrice : price <= o.triggerPrice;
+      if (!crossed) {
+        open.push(o);
+        continue;
+      }
+      try {
+        await perp.executeOrder.staticCall(o.id);
+      } catch {
+        open.push(o); // a refused price (or not triggered at the contract's price): try again next step
+        continue;
+      }
+      const r = await this.chain.send(() => perp.executeOrder(o.id, GAS));
+      tracker.touched.add(o.account);
+      for (const log of r.logs) {
+        const p = this.parse(log);
+        if (p?.name === "OrderExecuted") {
+          this.totals.ordersExecuted += 1;
+          const notional = (o.size * p.args.price) / WAD / USD_PER_UNIT;
+          this.events.push({ step, kind: "perps.order", account: o.account, amount: notional, tx: r.hash });
+        }
+      }
+    }
+    this.openOrders = open;
   }
 
   /** The first signer of a group with latency satisfied and capacity left, or undefined. */
@@ -145,6 +188,8 @@ export class Keepers {
       impact: {},
     };
     for (const g of this.groups) g.done.fill(0);
+    // Stops first: a stop that fires keeps its position out of liquidation.
+    if (this.ordersSigner) await this.orders(step, tracker, g);
     if (this.groups.length > 0) {
       await this.lending(step, activity, tracker, g);
       await this.perps(step, activity, tracker);

@@ -36,11 +36,27 @@ export interface Population {
   traders: Actor[];
   /** Actions of the setup that the contracts refused (e.g. a borrow beyond the market's cash). */
   skipped: { role: Role; index: number; reason: string }[];
+  /** Stop-loss orders the traders placed (`population.traders.stopLoss`). */
+  orders: StopOrder[];
+}
+
+export interface StopOrder {
+  id: bigint;
+  account: string;
+  asset: string;
+  /** Underlying units it closes, and the trigger (USD WAD): a long's stop fires at or below it. */
+  size: bigint;
+  triggerPrice: bigint;
+  triggerAbove: boolean;
 }
 
 /** USD to base units. */
 export const usd = (x: number) => toUnits(x.toFixed(BASE_DECIMALS), BASE_DECIMALS);
 const MAX = (1n << 256n) - 1n;
+const MAX128 = (1n << 128n) - 1n;
+type OpSpec = [actor: boolean, t: Target, what: string, fn: string, args: unknown[]];
+/** An operation of an account's setup (labelled by its function). */
+const op = (byActor: boolean, t: Target, fn: string, args: unknown[]): OpSpec => [byActor, t, fn, fn, args];
 /** Operations per setup transaction (whole accounts only); the harness stops early if gas runs low. */
 const OPS_PER_TX = 160;
 
@@ -109,9 +125,10 @@ class Setup {
     }
   }
 
-  /** Sends every operation; returns the refused ones with their decoded reason. */
-  async run(ifaces: Interface[]): Promise<Population["skipped"]> {
+  /** Sends every operation; returns the refused ones with their decoded reason, and the orders placed. */
+  async run(ifaces: Interface[], perps: Interface, assetOf: (marketId: number) => string) {
     const skipped: Population["skipped"] = [];
+    const orders: StopOrder[] = [];
     const harnessIface = this.harness.interface;
     for (let start = 0; start < this.ops.length;) {
       // Whole groups per transaction: a group's failure must skip the rest of that group only.
@@ -124,6 +141,19 @@ class Setup {
         const r = await this.chain.send(() => this.harness.setup(chunk, from, { gasLimit: 29_000_000 }));
         next = chunk.length;
         for (const log of r.logs) {
+          const placed = perps.parseLog({ topics: [...log.topics], data: log.data });
+          if (placed?.name === "OrderPlaced") {
+            const o = placed.args.order;
+            orders.push({
+              id: placed.args.orderId,
+              account: o.account,
+              asset: assetOf(Number(o.marketId)),
+              size: o.size,
+              triggerPrice: o.triggerPrice,
+              triggerAbove: o.triggerAbove,
+            });
+            continue;
+          }
           const p = harnessIface.parseLog({ topics: [...log.topics], data: log.data });
           if (p?.name === "BatchStopped") next = Number(p.args.next);
           if (p?.name === "OpFailed") {
@@ -138,7 +168,7 @@ class Setup {
       }
       start = end;
     }
-    return skipped;
+    return { skipped, orders };
   }
 }
 
@@ -162,7 +192,7 @@ export async function buildPopulation(
   s: Scenario,
   harness: SimHarness,
 ): Promise<Population> {
-  const pop: Population = { suppliers: [], borrowers: [], lps: [], traders: [], skipped: [] };
+  const pop: Population = { suppliers: [], borrowers: [], lps: [], traders: [], skipped: [], orders: [] };
   const g = s.population;
   const base = sys.base.token!;
   const setup = new Setup(chain, harness);
@@ -254,6 +284,8 @@ export async function buildPopulation(
       const margin = sample(g.traders.margin, rng, AMOUNT);
       const leverage = Math.min(sample(g.traders.leverage, rng, LEVERAGE), maxLeverage);
       const long = rng.next() < g.traders.longShare;
+      // Drawn only when the scenario has stops, so that scenarios without them keep their draws.
+      const stop = g.traders.stopLoss ? rng.next() < g.traders.stopLoss.share : false;
       const amount = usd(margin);
       const a = await setup.actor("trader", i, amount, symbol);
       pop.traders.push(a);
@@ -264,21 +296,29 @@ export async function buildPopulation(
         [true, base, "approve", "approve", [perpAddress, MAX]],
         [true, perp, "depositMargin", "depositMargin", [amount, a.address]],
         ...(size > 0n
+          ? [op(true, perp, "modifyPosition", [marketId, long ? size : -size, long ? MAX : 0n])]
+          : []),
+        // A stop-loss on the whole position at `distance` against it (no price limit on the fill).
+        ...(size > 0n && stop
           ? [
-              [
-                true,
-                perp,
-                "modifyPosition",
-                "modifyPosition",
-                [marketId, long ? size : -size, long ? MAX : 0n],
-              ] as [boolean, Target, string, string, unknown[]],
+              op(true, perp, "placeOrder", [
+                marketId,
+                long,
+                size,
+                toUnits((spec.price * (1 + (long ? -1 : 1) * g.traders.stopLoss!.distance)).toFixed(12), 18),
+                !long,
+                long ? 0n : MAX128,
+              ]),
             ]
           : []),
       ]);
     }
   }
   const ifaces = [lending.interface, perp.interface, vault.interface, base.interface, sys.router.interface];
-  pop.skipped = await setup.run(ifaces);
+  const symbols = Object.fromEntries(Object.entries(sys.perps!.marketIds).map(([k, v]) => [Number(v), k]));
+  const done = await setup.run(ifaces, perp.interface, (id) => symbols[id]);
+  pop.skipped = done.skipped;
+  pop.orders = done.orders;
   return pop;
 }
 

@@ -77,6 +77,8 @@ export interface Summary {
     adl: number;
   };
   adlHaircut: number;
+  /** Stop-loss orders executed by the orders keeper. */
+  ordersExecuted: number;
   recourse: { owed: number; recovered: number; outstanding: number };
   insuranceFund: { start: number; end: number; min: number };
   suppliers: { lossPct: number };
@@ -206,7 +208,6 @@ export async function runSimulation(
     const g = await tracker.readGlobals(reads, s, chain.t - 1);
     await reads.run();
     const picked = tracker.candidates(g, step);
-    // What the keepers would look at without an audit: the picked accounts and the reused views.
     const seen = new Set([...picked, ...tracker.lendingViews.keys(), ...tracker.perpViews.keys()]);
     const every = opts.auditEvery ?? AUDIT_EVERY;
     const audit = step > 0 && (step % every === 0 || step === s.steps);
@@ -303,6 +304,7 @@ export async function runSimulation(
       adl: num(snap.deficit.adl),
     },
     adlHaircut: num(snap.adlHaircut),
+    ordersExecuted: t.ordersExecuted,
     recourse: {
       owed: num(snap.recourse.owed),
       recovered: num(snap.recourse.recovered),

@@ -24,6 +24,8 @@ const LENDING_MARGIN = 0.03;
 const PERPS_CUSHION = 0.015;
 const ROLLING_STEPS = 25;
 const REUSE_STEPS = 10;
+/** An estimated health this far above 1 is healthy whatever the rounding of the estimate. */
+const HEALTHY_EPSILON = 0.001;
 const WAD = 1e18;
 
 /** The global state a step's estimates need, read once per step. */
@@ -190,7 +192,8 @@ export class Tracker {
    * account already liquidatable at its last exact read, at the same oracle price and status, and untouched
    * since (a keeper's action re-reads it), stays liquidatable (interest and funding only move it slowly); its
    * view is reused for up to REUSE_STEPS steps instead of re-read, so a backlog of accounts waiting for
-   * keeper capacity costs nothing per step.
+   * keeper capacity costs nothing per step. Likewise a borrower near the line whose estimate (interest
+   * included) is still above 1 + HEALTHY_EPSILON at an unchanged price keeps its recent view.
    */
   candidates(g: Globals, step: number): string[] {
     const out: string[] = [];
@@ -205,7 +208,19 @@ export class Tracker {
         this.lendingViews.set(b.address, b.view);
         continue;
       }
-      if (!ok(b.symbol) || this.borrowerHealth(b, g) < 1 + LENDING_MARGIN) out.push(b.address);
+      if (!ok(b.symbol)) {
+        out.push(b.address);
+        continue;
+      }
+      const health = this.borrowerHealth(b, g);
+      if (health >= 1 + LENDING_MARGIN) continue;
+      // Near the line but clearly above it at an unchanged price: the book carries the interest exactly
+      // (debt per share), so the account is still healthy and its recent view stands.
+      if (b.view && health >= 1 + HEALTHY_EPSILON && same(b)) {
+        this.lendingViews.set(b.address, b.view);
+        continue;
+      }
+      out.push(b.address);
     }
     for (const t of this.traders) {
       if (t.size === 0) continue;
@@ -341,6 +356,12 @@ export class Tracker {
       if (v && v.liquidatable && !before.has(t.address)) out.push(t.address);
     }
     return out;
+  }
+
+  /** Whether the book holds an open position for `account` (as of its last exact read). */
+  hasPosition(account: string): boolean {
+    const x = this.byAddress.get(account);
+    return x !== undefined && !("threshold" in x) && x.size !== 0;
   }
 
   get all(): string[] {

@@ -85,6 +85,11 @@ export interface TraderGroupSpec {
   margin: Amount;
   /** At least 1. */
   leverage: Amount;
+  /**
+   * Optional: a `share` (0-1) of the traders place a stop-loss on their whole position at an adverse move of
+   * `distance` (above 0, below 1) from the starting price; the `orders` keeper executes them.
+   */
+  stopLoss?: { share: number; distance: number };
 }
 export interface PopulationSpec {
   suppliers?: DepositorGroup;

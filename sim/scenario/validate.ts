@@ -361,7 +361,7 @@ function readPopulation(ctx: Ctx, v: unknown): Scenario["population"] {
     readAmount(c, borrowers.o.size, borrowers.at("size"), AMOUNT);
     readAmount(c, borrowers.o.ltv, borrowers.at("ltv"), FRACTION);
   }
-  const traders = group("traders", ["count", "market", "longShare?", "margin", "leverage"]);
+  const traders = group("traders", ["count", "market", "longShare?", "margin", "leverage", "stopLoss?"]);
   let asset: string | undefined;
   if (traders) {
     readAmount(c, traders.o.count, traders.at("count"), COUNT);
@@ -370,6 +370,11 @@ function readPopulation(ctx: Ctx, v: unknown): Scenario["population"] {
     traders.num("longShare", { min: 0, max: 1 });
     readAmount(c, traders.o.margin, traders.at("margin"), AMOUNT);
     readAmount(c, traders.o.leverage, traders.at("leverage"), LEVERAGE);
+    if (traders.o.stopLoss !== undefined) {
+      const stop = c.fields(traders.o.stopLoss, traders.at("stopLoss"), ["share", "distance"]);
+      stop?.num("share", { min: 0, max: 1 });
+      stop?.num("distance", { above: 0, below: 1 });
+    }
   }
   if (!traders) return f.o as Scenario["population"];
   const longShare = traders.o.longShare ?? DEFAULTS.longShare;

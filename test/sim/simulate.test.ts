@@ -167,6 +167,40 @@ describe("simulate: bad-debt scenarios on the in-process chain", function () {
     );
   });
 
+  it("stop-losses: the orders keeper executes each stop the price crosses, and those traders are not liquidated", async () => {
+    const spec = gapSpec(0);
+    spec.name = "stops";
+    delete spec.population!.borrowers;
+    spec.population!.traders = {
+      count: 10,
+      market: "ETH",
+      longShare: 1,
+      margin: { dist: "uniform", min: 1000, max: 5000 },
+      leverage: { dist: "uniform", min: 10, max: 15 },
+    };
+    spec.path = [{ asset: "WETH", shape: "linear", at: 3, over: 12, change: -0.3 }];
+    spec.keepers = [{ kind: "liquidator", count: 1, latencySteps: 0 }, { kind: "orders" }];
+    const without = await runSimulation(hre, parseScenario(spec));
+    expect(without.summary.liquidations.perps).to.equal(10);
+    expect(without.summary.ordersExecuted).to.equal(0);
+
+    spec.population!.traders.stopLoss = { share: 1, distance: 0.03 };
+    const withStops = await runSimulation(hre, parseScenario(spec));
+    expect(withStops.violations).to.deep.equal([]);
+    expect(withStops.summary.ordersExecuted).to.equal(10);
+    expect(withStops.summary.liquidations.perps).to.equal(0);
+    const fills = withStops.events.filter((e) => e.kind === "perps.order");
+    expect(fills).to.have.length(10);
+    // Each fired in the step the price first crossed 97% of the start (2000 -> 1940), not before.
+    const timeline = withStops.timeline.trim().split("\n");
+    const price = timeline[0].split(",").indexOf("WETH.oracle");
+    const firstBelow = timeline.slice(1).findIndex((row) => Number(row.split(",")[price]) <= 1940);
+    expect(new Set(fills.map((f) => f.step))).to.deep.equal(new Set([firstBelow]));
+    // A stop closes the whole position: no open interest is left.
+    const oi = timeline[0].split(",").indexOf("WETH.oiLong");
+    expect(Number(timeline[timeline.length - 1].split(",")[oi])).to.equal(0);
+  });
+
   it("a thin insurance fund under RECOURSE: the rest is socialised, recorded as owed, and the law holds", async () => {
     const spec = gapSpec(-0.5);
     spec.name = "gap-thin-recourse";

@@ -323,6 +323,7 @@ describe("npm start: the summary table", () => {
     liquidations: { lending: 155, perps: 67, valueRepaid: 1, bonusPaid: 1 },
     deficit: { total: 4000, insurance: 1000, socialisedSuppliers: 1000, socialisedLps: 2000, adl: 0 },
     adlHaircut: 0,
+    ordersExecuted: 0,
     recourse: { owed: 0, recovered: 0, outstanding: 0 },
     insuranceFund: { start: 250000, end: 1234567.891, min: 0 },
     suppliers: { lossPct: 0.19 },

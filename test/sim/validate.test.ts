@@ -270,6 +270,24 @@ const CASES: Case[] = [
     problem: "must be at most 1",
   },
   {
+    name: "stopLoss share above 1",
+    changes: { "population.traders.stopLoss": { share: 1.5, distance: 0.1 } },
+    path: "population.traders.stopLoss.share",
+    problem: "must be at most 1",
+  },
+  {
+    name: "stopLoss distance of 1 (a stop at zero)",
+    changes: { "population.traders.stopLoss": { share: 0.5, distance: 1 } },
+    path: "population.traders.stopLoss.distance",
+    problem: "must be below 1",
+  },
+  {
+    name: "stopLoss with an unknown key",
+    changes: { "population.traders.stopLoss": { share: 0.5, distance: 0.1, limit: 2 } },
+    path: "population.traders.stopLoss.limit",
+    problem: "unknown key",
+  },
+  {
     name: "collateral that is not an asset",
     changes: { "population.borrowers.collateral": "SOL" },
     path: "population.borrowers.collateral",
