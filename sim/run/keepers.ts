@@ -24,6 +24,7 @@ import { usd } from "./population";
 const MAX = (1n << 256n) - 1n;
 /** An explicit gas limit: the transaction was just simulated, so estimating its gas again is wasted work. */
 const GAS = { gasLimit: 5_000_000 };
+const ADL_RECHECK_STEPS = 10;
 const WAD = 10n ** 18n;
 /** USD WAD per base unit (base has 6 decimals). */
 const USD_PER_UNIT = 10n ** 12n;
@@ -79,6 +80,8 @@ export class Keepers {
   private groups: LiquidatorGroup[] = [];
   private adlSigner?: Signer;
   private ordersSigner?: Signer;
+  /** Per market: the state at the last ADL check that found it untriggered. */
+  private readonly adlChecked = new Map<string, { state: string; step: number }>();
   /** Stop orders still open (executed ones, and those whose position is gone, are dropped). */
   private openOrders: Population["orders"] = [];
   private readonly since = new Map<string, number>();
@@ -194,7 +197,7 @@ export class Keepers {
       await this.lending(step, activity, tracker, g);
       await this.perps(step, activity, tracker);
     }
-    if (this.adlSigner) await this.adl(step, tracker, reads);
+    if (this.adlSigner) await this.adl(step, tracker, reads, g);
     return activity;
   }
 
@@ -337,16 +340,32 @@ export class Keepers {
    * one-account simulation first asks the contract whether ADL is triggered at all, so the ranking (a batched
    * read of every position of the market) happens only in the steps that need it.
    */
-  private async adl(step: number, tracker: Tracker, reads: Reads) {
+  private async adl(step: number, tracker: Tracker, reads: Reads, g: Globals) {
     const perp = this.sys.perps!.market.connect(this.adlSigner!);
     for (const asset of this.s.assets) {
       const id = this.sys.perps!.marketIds[asset.symbol];
       const traders = this.pop.traders.filter((t) => t.asset === asset.symbol);
       if (traders.length === 0) continue;
+      // The trigger moves with the price, the open interest and the pool (which only a keeper's action
+      // changes); funding moves it slowly. Unchanged since a check that found it untriggered: check again
+      // only every ADL_RECHECK_STEPS steps.
+      const m = g.markets[asset.symbol];
+      const state = `${g.assets[asset.symbol].price}/${m.longOI}/${m.shortOI}`;
+      const last = this.adlChecked.get(asset.symbol);
+      if (
+        last &&
+        last.state === state &&
+        tracker.touched.size === 0 &&
+        step - last.step < ADL_RECHECK_STEPS
+      ) {
+        continue;
+      }
+      this.adlChecked.delete(asset.symbol);
       try {
         await perp.adl.staticCall(id, [traders[0].address]);
       } catch (e) {
         const why = decode(e, this.ifaces);
+        if (why.startsWith("AdlNotTriggered")) this.adlChecked.set(asset.symbol, { state, step });
         if (why.startsWith("AdlNotTriggered") || why.startsWith("PriceNotUsable")) continue;
       }
       const [longPnl, shortPnl] = await perp.sidePnl(id);

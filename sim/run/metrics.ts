@@ -92,22 +92,8 @@ export async function snapshot(
   const erc20 = sys.base.erc20;
   const fund = sys.insuranceFund;
   const globals = await tracker.readGlobals(reads, s, time);
-  const assets: Snapshot["assets"] = [];
-  for (const a of s.assets) {
-    await reads.add(sys.router, "peek", [sys.assets[a.symbol].address], (r) => {
-      assets.push({
-        symbol: a.symbol,
-        market: market[a.symbol],
-        oracle: formatUnits(r[0], 18),
-        status: PriceStatus[Number(r[1])],
-        borrowAllowed: borrowAllowed[Number(r[1])],
-      });
-    });
-  }
   const x = {
-    totals: [] as bigint[],
     utilisation: 0n,
-    perps: [] as Snapshot["perps"],
     vaultNav: 0n,
     insurance: 0n,
     outstanding: 0n,
@@ -133,7 +119,6 @@ export async function snapshot(
     socialised: r[0].socialised as bigint,
     recourse: r[0].recourseRecorded as bigint,
   });
-  await reads.add(lending, "totals", [], (r) => (x.totals = [...r] as bigint[]));
   await reads.add(lending, "utilisation", [], (r) => (x.utilisation = r[0]));
   await reads.add(lending, "badDebt", [], (r) => (books.lendingBad = bad(r)));
   await reads.add(erc20, "balanceOf", [await lending.getAddress()], (r) => (books.lendingCash = r[0]));
@@ -142,12 +127,6 @@ export async function snapshot(
     books.collateral.push(c);
     await reads.add(a.token!, "balanceOf", [await lending.getAddress()], (r) => (c.held = r[0]));
     await reads.add(lending, "collateralConfig", [a.address], (r) => (c.recorded = r[0].totalSupplied));
-  }
-  for (const a of s.assets) {
-    await reads.add(perp, "marketView", [sys.perps!.marketIds[a.symbol]], (r) => {
-      const m = r[0];
-      x.perps.push({ symbol: a.symbol, longOI: m.longOI, shortOI: m.shortOI, fundingRate: m.fundingRate });
-    });
   }
   await reads.add(perp, "badDebt", [], (r) => (books.perpBad = bad(r)));
   await reads.add(perp, "pool", [], (r) => {
@@ -176,7 +155,22 @@ export async function snapshot(
   }
   await reads.run();
 
-  const [supplied, , borrowed, , reserves] = x.totals;
+  // Prices, statuses, the lending totals and the perps markets come from the step's global reads.
+  const assets: Snapshot["assets"] = s.assets.map((a) => {
+    const { price, status } = globals.assets[a.symbol];
+    return {
+      symbol: a.symbol,
+      market: market[a.symbol],
+      oracle: formatUnits(price, 18),
+      status: PriceStatus[status],
+      borrowAllowed: borrowAllowed[status],
+    };
+  });
+  const perps: Snapshot["perps"] = s.assets.map((a) => {
+    const m = globals.markets[a.symbol];
+    return { symbol: a.symbol, longOI: m.longOI, shortOI: m.shortOI, fundingRate: m.fundingRate };
+  });
+  const [supplied, , borrowed, , reserves] = globals.totals;
   books.lendingOwed = supplied + reserves > borrowed ? supplied + reserves - borrowed : 0n;
   const { buckets, belowZero } = tracker.healthBuckets(globals);
   for (const a of belowZero) owingNow.add(a);
@@ -189,7 +183,7 @@ export async function snapshot(
     utilisation: x.utilisation,
     supplied,
     borrowed,
-    perps: x.perps,
+    perps,
     vaultNav: x.vaultNav,
     insurance: x.insurance,
     deficit: {

@@ -35,7 +35,7 @@ import { buildPopulation, everyone, usd } from "./population";
 import { Tracker, type Globals } from "./tracker";
 
 /** Every this many steps (and at the last), every account is read exactly and the keepers' filter checked. */
-const AUDIT_EVERY = 100;
+const AUDIT_EVERY = 500;
 
 export interface RunOptions {
   /** Overrides the scenario's seed. */

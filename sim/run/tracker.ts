@@ -22,8 +22,8 @@ import type { Population } from "./population";
 
 const LENDING_MARGIN = 0.03;
 const PERPS_CUSHION = 0.015;
-const ROLLING_STEPS = 25;
-const REUSE_STEPS = 10;
+const ROLLING_STEPS = 40;
+const REUSE_STEPS = 100;
 /** An estimated health this far above 1 is healthy whatever the rounding of the estimate. */
 const HEALTHY_EPSILON = 0.001;
 const WAD = 1e18;
@@ -33,12 +33,20 @@ export interface Globals {
   /** Timestamp the views run at. */
   time: number;
   assets: Record<string, { price: bigint; status: number }>;
+  /** The lending market's totals(): supplyAssets, supplyShares, borrowAssets, borrowShares, reserves. */
+  totals: bigint[];
   borrowAssets: bigint;
   borrowShares: bigint;
-  markets: Record<
-    string,
-    { status: number; fundingIndex: bigint; fundingRate: bigint; lastFundingTime: bigint }
-  >;
+  markets: Record<string, MarketState>;
+}
+
+interface MarketState {
+  status: number;
+  fundingIndex: bigint;
+  fundingRate: bigint;
+  lastFundingTime: bigint;
+  longOI: bigint;
+  shortOI: bigint;
 }
 
 /** What the contracts' views said of an account at its last exact read. */
@@ -141,7 +149,7 @@ export class Tracker {
 
   /** Queues the global reads of a step into `reads`; the returned object is filled when they run. */
   async readGlobals(reads: Reads, s: Scenario, time: number): Promise<Globals> {
-    const g: Globals = { time, assets: {}, borrowAssets: 0n, borrowShares: 0n, markets: {} };
+    const g: Globals = { time, assets: {}, totals: [], borrowAssets: 0n, borrowShares: 0n, markets: {} };
     for (const a of s.assets) {
       await reads.add(this.sys.router, "peek", [this.sys.assets[a.symbol].address], (r) => {
         g.assets[a.symbol] = { price: r[0], status: Number(r[1]) };
@@ -153,10 +161,13 @@ export class Tracker {
           fundingIndex: m.fundingIndex,
           fundingRate: m.fundingRate,
           lastFundingTime: m.lastFundingTime,
+          longOI: m.longOI,
+          shortOI: m.shortOI,
         };
       });
     }
     await reads.add(this.sys.lending!.market, "totals", [], (r) => {
+      g.totals = [...r] as bigint[];
       g.borrowAssets = r[2];
       g.borrowShares = r[3];
     });
