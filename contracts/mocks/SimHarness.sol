@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-// solhint-disable immutable-vars-naming, avoid-low-level-calls, no-inline-assembly
+// solhint-disable immutable-vars-naming, avoid-low-level-calls, no-inline-assembly, one-contract-per-file
+// (SimActor exists only to be cloned by SimHarness: the two are one piece of simulator scaffolding.)
 
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 
