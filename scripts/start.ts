@@ -71,7 +71,6 @@ async function main() {
   const hre = (await import("hardhat")).default;
   const { loadScenario } = await import("../sim/scenario");
   const { runSimulation, writeOutputs } = await import("../sim/run/run");
-  const { writeReport } = await import("../sim/report/report");
 
   const scenario = loadScenario(SCENARIO);
   console.log(`${scenario.name}: ${scenario.description}`);
@@ -81,8 +80,7 @@ async function main() {
     every,
     progress: (_step, _steps, line) => console.log(`  ${line}`),
   });
-  writeOutputs(OUT, result);
-  const report = writeReport(OUT);
+  const report = writeOutputs(OUT, result);
   console.log("");
   console.log(summaryText(result.summary));
   console.log("");

@@ -12,7 +12,7 @@ import type { Scenario } from "../scenario";
 import { BASE_DECIMALS } from "./build";
 import type { Reads } from "./batch";
 import type { SimEvent, StepActivity } from "./keepers";
-import type { Globals, Tracker } from "./tracker";
+import type { Tracker } from "./tracker";
 
 const WAD = 10n ** 18n;
 /** Base units as a decimal string (exact). */
@@ -86,7 +86,7 @@ export async function snapshot(
   keepers: string[],
   /** Whether each price status allows BORROW (the router's policy, read once per run). */
   borrowAllowed: boolean[],
-): Promise<{ snap: Snapshot; books: Books; globals: Globals }> {
+): Promise<{ snap: Snapshot; books: Books }> {
   const lending = sys.lending!.market;
   const perp = sys.perps!.market;
   const erc20 = sys.base.erc20;
@@ -202,7 +202,7 @@ export async function snapshot(
     belowZero: owingNow.size,
     health: buckets,
   };
-  return { snap, books, globals };
+  return { snap, books };
 }
 
 /** The books-balance checks after a step (lending and perps); returns the violations. */

@@ -32,7 +32,7 @@ import {
 } from "./metrics";
 import { FeedDriver } from "./oracle";
 import { buildPopulation, everyone, usd } from "./population";
-import { Tracker, type Globals } from "./tracker";
+import { Tracker } from "./tracker";
 
 /** Every this many steps (and at the last), every account is read exactly and the keepers' filter checked. */
 const AUDIT_EVERY = 500;
@@ -184,7 +184,6 @@ export async function runSimulation(
   const market: Record<string, number[]> = Object.fromEntries(s.assets.map((a) => [a.symbol, []]));
   const factor: Record<string, number> = Object.fromEntries(s.assets.map((a) => [a.symbol, 1]));
   const fix = (x: number) => Number(x.toPrecision(12));
-  let globals: Globals | undefined;
 
   for (let step = 0; step <= s.steps; step++) {
     chain.moveTo(chain.t0 + step * s.stepSeconds);
@@ -246,7 +245,6 @@ export async function runSimulation(
       borrowAllowed,
     );
     const snap = out.snap;
-    globals = out.globals;
     if (snap.assets.some((a) => a.status !== "OK")) stepsDegraded += 1;
     blockedBorrow += snap.assets.filter((a) => !a.borrowAllowed).length;
     if (snap.insurance < insuranceMin) insuranceMin = snap.insurance;
@@ -262,7 +260,6 @@ export async function runSimulation(
       );
     }
   }
-  void globals;
 
   const snap = last!;
   let suppliersIn = 0n;
@@ -329,11 +326,14 @@ export async function runSimulation(
   return { summary, timeline: rows.join("\n") + "\n", events: keepers.events, violations, phases };
 }
 
-/** Writes summary.json, timeline.csv, events.csv and report.html (docs/report.md) into `dir` (created). */
-export function writeOutputs(dir: string, r: RunResult) {
+/**
+ * Writes summary.json, timeline.csv, events.csv and report.html (docs/report.md) into `dir` (created);
+ * returns the report's path.
+ */
+export function writeOutputs(dir: string, r: RunResult): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "summary.json"), JSON.stringify(r.summary, null, 2) + "\n");
   writeFileSync(join(dir, "timeline.csv"), r.timeline);
   writeFileSync(join(dir, "events.csv"), eventsCsv(r.events));
-  writeReport(dir);
+  return writeReport(dir);
 }

@@ -26,7 +26,6 @@ async function main() {
   if (!process.send) throw new Error("sim/sweep/worker.ts is forked by the sweep task, not run directly");
   const hre = (await import("hardhat")).default;
   const { runSimulation, writeOutputs } = await import("../run/run");
-  const { writeReport } = await import("../report/report");
   const { parseScenario } = await import("../scenario");
 
   // Messages are handled one at a time: the parent sends the next job only after this one's answer.
@@ -40,8 +39,7 @@ async function main() {
       await hre.network.provider.request({ method: "hardhat_reset", params: [] });
       const scenario = parseScenario(job.doc, { baseDir: job.baseDir, source: job.name });
       const result = await runSimulation(hre, scenario, { seed: job.seed });
-      writeOutputs(job.dir, result);
-      const report = writeReport(job.dir);
+      const report = writeOutputs(job.dir, result);
       const v = result.violations;
       const error =
         v.length > 0
